@@ -1,0 +1,124 @@
+// Copyright segstore authors.
+//
+// BlockStore: an ordered sequence of write-once blocks addressed by 64-bit
+// block numbers, kept in preallocated segment files with the index in
+// RocksDB. See README.md for the durability contract.
+//
+// Thread safety: every method may be called from any number of threads at
+// once. Writers (Put, Append, TruncateAfter, Sync) are serialized among
+// themselves; readers never wait for a writer's I/O.
+//
+// Errors are absl::Status values: InvalidArgument for bad input, NotFound for
+// an absent block, AlreadyExists / FailedPrecondition for numbering rule
+// violations, DataLoss for damaged data (the message names the segment file
+// and offset), ResourceExhausted for a full disk, FailedPrecondition once the
+// store is read-only or has failed (a failed sync: see Health()).
+
+#ifndef SEGSTORE_INCLUDE_SEGSTORE_BLOCK_STORE_H_
+#define SEGSTORE_INCLUDE_SEGSTORE_BLOCK_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "segstore/block.h"
+#include "segstore/options.h"
+#include "segstore/recovery_report.h"
+
+namespace segstore {
+
+// Counters and sizes, for monitoring and `segstore stats`.
+struct StoreStats {
+  uint64_t block_count = 0;
+  std::optional<BlockNumber> lowest;
+  std::optional<BlockNumber> highest;
+  uint64_t segments = 0;
+  uint64_t sealed_segments = 0;
+  uint64_t segment_bytes = 0;          // bytes used by records in all segments
+  uint64_t live_journal_shards = 0;    // journal column families in RocksDB
+  uint64_t live_column_families = 0;   // all column families, default included
+  uint64_t mapped_segments = 0;
+  uint64_t open_segment_files = 0;
+  uint64_t block_cache_hits = 0, block_cache_misses = 0, block_cache_entries = 0;
+  uint64_t manifest_cache_hits = 0, manifest_cache_misses = 0;
+};
+
+class BlockStore {
+ public:
+  // Opens (or with create_if_missing, creates) the store in directory dir and
+  // recovers its unsealed tail; see LastRecoveryReport(). A second process
+  // opening a store held for writing gets FailedPrecondition.
+  static absl::StatusOr<std::unique_ptr<BlockStore>> Open(const Options& options,
+                                                          const std::string& dir);
+
+  BlockStore(const BlockStore&) = delete;
+  BlockStore& operator=(const BlockStore&) = delete;
+  // Closes the store if Close() was not called (errors are then logged to
+  // info_log only).
+  virtual ~BlockStore();
+
+  // Stores payload as block n. REQUIRES: n <= kMaxBlockNumber and
+  // payload.size() <= MaxPayloadSize() (else InvalidArgument).
+  // n must be above HighestNumber(); gaps are allowed. Putting an existing n
+  // again with the same bytes is OK (idempotent re-import); with other bytes
+  // it is AlreadyExists; any other n not above the highest is
+  // FailedPrecondition.
+  virtual absl::Status Put(BlockNumber n, std::string_view payload,
+                           const WriteOptions& options = {}) = 0;
+
+  // Stores payload as block HighestNumber() + 1 (first_block_number in an
+  // empty store) and returns that number.
+  virtual absl::StatusOr<BlockNumber> Append(std::string_view payload,
+                                             const WriteOptions& options = {}) = 0;
+
+  // NotFound if block n is absent; DataLoss if it is damaged.
+  virtual absl::StatusOr<Block> Get(BlockNumber n, const ReadOptions& options = {}) = 0;
+
+  // The present blocks among [start, start + count), in order, stopping before
+  // the total payload would exceed Options::max_range_bytes (at least one
+  // block is returned if any is present).
+  virtual absl::StatusOr<std::vector<Block>> GetRange(BlockNumber start, uint64_t count,
+                                                      const ReadOptions& options = {}) = 0;
+
+  virtual bool Contains(BlockNumber n) = 0;
+  virtual uint64_t BlockCount() = 0;
+  virtual std::optional<BlockNumber> LowestNumber() = 0;   // nullopt when empty
+  virtual std::optional<BlockNumber> HighestNumber() = 0;  // nullopt when empty
+
+  // The largest payload Put/Append accept with the current segment_size.
+  virtual size_t MaxPayloadSize() const = 0;
+
+  // Durably removes every block above n (a chain reorg); numbers above n may
+  // then be written again. Returns once the removal is durable.
+  virtual absl::Status TruncateAfter(BlockNumber n) = 0;
+
+  // Makes every acknowledged write durable.
+  virtual absl::Status Sync() = 0;
+
+  // Makes every acknowledged write durable and releases the store. The
+  // active segment is not sealed: the next Open appends to it. Further calls
+  // other than the destructor are FailedPrecondition.
+  virtual absl::Status Close() = 0;
+
+  // OK, or the error that put the store into its failed read-only state (an
+  // I/O error on sync: retrying fsync is unsafe, so writes stop for good).
+  virtual absl::Status Health() = 0;
+
+  // What Open() did to recover.
+  virtual const RecoveryReport& LastRecoveryReport() const = 0;
+
+  virtual StoreStats GetStats() = 0;
+
+ protected:
+  BlockStore() = default;
+};
+
+}  // namespace segstore
+
+#endif  // SEGSTORE_INCLUDE_SEGSTORE_BLOCK_STORE_H_

@@ -1,0 +1,104 @@
+// Copyright segstore authors.
+//
+// Options for BlockStore::Open. Every in-memory structure of a store has a
+// bound here. Fields marked "fixed at creation" are recorded in the store's
+// manifest; opening with a different value is InvalidArgument. All other
+// fields may differ from one open to the next.
+
+#ifndef SEGSTORE_INCLUDE_SEGSTORE_OPTIONS_H_
+#define SEGSTORE_INCLUDE_SEGSTORE_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "segstore/block.h"
+
+namespace segstore {
+
+class FileSystem;
+
+struct Options {
+  // Create the store (directory, meta/, segments/) if it does not exist.
+  // Default: false.
+  bool create_if_missing = false;
+
+  // Fail with AlreadyExists if the store exists. Default: false.
+  bool error_if_exists = false;
+
+  // Open without writing anything: no recovery repairs are persisted, every
+  // write is FailedPrecondition. Fails if another process holds the store
+  // for writing. Several read-only opens may share a store. Default: false.
+  bool read_only = false;
+
+  // The number Append() gives the first block of an empty store. Fixed at
+  // creation. Default: 0.
+  BlockNumber first_block_number = 0;
+
+  // Capacity of each new segment file, preallocated when it is created.
+  // Existing segments keep their size. The largest payload is a little under
+  // this (see BlockStore::MaxPayloadSize). Range: [64 KiB, 1 TiB].
+  // Default: 64 MiB.
+  uint64_t segment_size = uint64_t{64} << 20;
+
+  // Block numbers per journal shard (one RocksDB column family each). A
+  // shard is dropped once all of its range is in sealed segments. Fixed at
+  // creation. Default: 1,048,576 (chosen by measurement: README, "Journal
+  // shards").
+  uint64_t journal_shard_blocks = uint64_t{1} << 20;
+
+  // Block cache for blocks read from segments that are not mapped: an LRU
+  // bounded both by entries and by payload bytes. 0 disables it.
+  // Default: 100,000 entries, 256 MiB.
+  size_t block_cache_entries = 100'000;
+  size_t block_cache_bytes = size_t{256} << 20;
+
+  // Decoded segment footers (block tables of sealed segments), LRU bounded
+  // by entries and bytes. Default: 10,000 footers, 64 MiB.
+  size_t manifest_cache_entries = 10'000;
+  size_t manifest_cache_bytes = size_t{64} << 20;
+
+  // Sealed segments kept mapped besides the active one (the hot tier); older
+  // segments are read with pread. Default: 4.
+  size_t hot_segments = 4;
+
+  // Open descriptors of sealed segment files for pread (LRU). Default: 256.
+  size_t max_open_files = 256;
+
+  // RocksDB (meta/): open table files and the memtable budget that all
+  // column families share (a rocksdb::WriteBufferManager).
+  // Default: 64 files, 64 MiB.
+  int meta_max_open_files = 64;
+  size_t meta_memtable_bytes = size_t{64} << 20;
+
+  // GetRange returns at most this many payload bytes (always at least one
+  // block if one is present). Default: 64 MiB.
+  size_t max_range_bytes = size_t{64} << 20;
+
+  // Receives one line per notable event (recovery, seals, shard retirement).
+  // Called from the thread doing the work. Default: none.
+  std::function<void(std::string_view line)> info_log;
+
+  // Where segment files are read and written. Default: DefaultFileSystem().
+  std::shared_ptr<FileSystem> file_system;
+};
+
+struct WriteOptions {
+  // Make this write, and every write acknowledged before it, durable
+  // (survives power loss) before returning. Default: false (the write
+  // survives a crash of the process, not of the machine).
+  bool sync = false;
+};
+
+struct ReadOptions {
+  // Check the payload checksum; a mismatch is DataLoss. Default: true.
+  bool verify_checksum = true;
+  // Keep a block read with pread in the block cache. Default: true.
+  bool fill_cache = true;
+};
+
+}  // namespace segstore
+
+#endif  // SEGSTORE_INCLUDE_SEGSTORE_OPTIONS_H_

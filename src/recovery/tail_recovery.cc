@@ -1,0 +1,55 @@
+#include "recovery/tail_recovery.h"
+
+#include <algorithm>
+#include <map>
+
+#include "segment/format.h"
+#include "segment/record.h"
+
+namespace segstore::internal {
+
+TailRecoveryPlan PlanTailRecovery(const TailRecoveryInput& in) {
+  TailRecoveryPlan plan;
+  ScanResult scan = ScanSegment(in.file, kSegmentHeaderSize, in.synced_offset, in.seed);
+  plan.end = scan.end == 0 ? kSegmentHeaderSize : scan.end;
+  plan.end_reason = scan.end_reason;
+  plan.skipped = std::move(scan.skipped);
+  plan.footer = scan.footer;
+  plan.next_epoch = std::max(in.epoch, scan.max_epoch) + 1;
+
+  std::vector<const ScannedRecord*> live;
+  for (const ScannedRecord& r : scan.records) {
+    if (r.type == RecordType::kBlock) {
+      live.push_back(&r);
+    } else if (r.type == RecordType::kTruncate) {
+      while (!live.empty() && live.back()->number > r.number) live.pop_back();
+      plan.markers.push_back(r.number);
+    }
+  }
+  std::map<uint64_t, const proto::BlockLocation*> journal;
+  for (const auto& [n, loc] : in.journal) journal[n] = &loc;
+
+  for (const ScannedRecord* r : live) {
+    IndexEntry e{r->number, r->offset, r->length};
+    plan.live.push_back(e);
+    if (!r->payload_ok) plan.damaged.push_back(r->number);
+    auto it = journal.find(r->number);
+    if (it != journal.end() && it->second->segment_id() == in.segment_id &&
+        it->second->offset() == r->offset && it->second->length() == r->length &&
+        it->second->checksum() == r->payload_checksum) {
+      journal.erase(it);
+      continue;
+    }
+    if (it != journal.end()) journal.erase(it);  // rewritten below
+    plan.journal_add.push_back(e);
+  }
+  for (const auto& [n, loc] : journal) {
+    plan.journal_drop.push_back(n);
+    if (loc->offset() >= plan.end && loc->length() <= kMaxSegmentSize) {
+      plan.bytes_cut += RecordSize(loc->length());
+    }
+  }
+  return plan;
+}
+
+}  // namespace segstore::internal

@@ -1,0 +1,1196 @@
+#include "store/store_impl.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "recovery/tail_recovery.h"
+#include "segment/format.h"
+#include "segment/segment_name.h"
+#include "store/block_access.h"
+#include "util/checksum.h"
+#include "util/status_util.h"
+
+namespace segstore {
+
+absl::StatusOr<std::unique_ptr<BlockStore>> BlockStore::Open(const Options& options,
+                                                             const std::string& dir) {
+  return internal::StoreImpl::Open(options, dir);
+}
+
+BlockStore::~BlockStore() = default;
+
+namespace internal {
+namespace {
+
+constexpr char kSegmentsDir[] = "segments";
+
+absl::Status ValidateOptions(const Options& o) {
+  if (o.segment_size < kMinSegmentSize || o.segment_size > kMaxSegmentSize) {
+    return absl::InvalidArgumentError(absl::StrCat("Options::segment_size ", o.segment_size,
+                                                   " is outside [", kMinSegmentSize, ", ",
+                                                   kMaxSegmentSize, "]"));
+  }
+  if (o.journal_shard_blocks == 0) {
+    return absl::InvalidArgumentError("Options::journal_shard_blocks must be at least 1");
+  }
+  if (o.first_block_number > kMaxBlockNumber) {
+    return absl::InvalidArgumentError(absl::StrCat("Options::first_block_number ", o.first_block_number,
+                                                   " is above the largest block number ", kMaxBlockNumber));
+  }
+  if (o.meta_max_open_files < 16 && o.meta_max_open_files != -1) {
+    return absl::InvalidArgumentError("Options::meta_max_open_files must be at least 16");
+  }
+  if (o.max_open_files == 0) return absl::InvalidArgumentError("Options::max_open_files must be at least 1");
+  return absl::OkStatus();
+}
+
+absl::Status NumberInRange(BlockNumber n) {
+  if (n > kMaxBlockNumber) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("block number ", n, " is above the largest block number ", kMaxBlockNumber, " (2^63-1)"));
+  }
+  return absl::OkStatus();
+}
+
+// The largest payload a segment of this capacity can hold as its only block.
+uint64_t MaxPayloadFor(uint64_t capacity) {
+  uint64_t overhead = kSegmentHeaderSize + kRecordHeaderSize + 8 + FooterReserve(1);
+  return capacity > overhead ? capacity - overhead : 0;
+}
+
+StoreUuid NewUuid() {
+  std::random_device rd;
+  StoreUuid u;
+  for (size_t i = 0; i < u.size(); i += 4) {
+    uint32_t v = rd();
+    std::memcpy(u.data() + i, &v, 4);
+  }
+  return u;
+}
+
+SegmentInfo FromMeta(const proto::SegmentMeta& m) {
+  SegmentInfo s;
+  s.id = m.segment_id();
+  s.sealed = m.state() == proto::SEGMENT_SEALED;
+  s.capacity = m.capacity();
+  s.generation = m.generation();
+  s.has_blocks = m.has_blocks();
+  s.first = m.first_block();
+  s.last = m.last_block();
+  s.count = m.record_count();
+  s.used = s.sealed ? m.file_size() : m.synced_offset();
+  s.footer = {m.footer_offset(), m.footer_length(), m.footer_checksum(), m.file_size()};
+  return s;
+}
+
+proto::SegmentMeta SealedMeta(const SegmentInfo& s) {
+  proto::SegmentMeta m;
+  m.set_segment_id(s.id);
+  m.set_state(proto::SEGMENT_SEALED);
+  m.set_capacity(s.capacity);
+  m.set_generation(s.generation);
+  m.set_has_blocks(s.has_blocks);
+  m.set_first_block(s.first);
+  m.set_last_block(s.last);
+  m.set_record_count(s.count);
+  m.set_footer_offset(s.footer.footer_offset);
+  m.set_footer_length(s.footer.footer_length);
+  m.set_footer_checksum(s.footer.footer_checksum);
+  m.set_file_size(s.footer.file_size);
+  m.set_tier(proto::TIER_HOT);
+  return m;
+}
+
+// Checks a SegmentMeta from RocksDB before anything trusts it.
+absl::Status ValidateMeta(const proto::SegmentMeta& m, std::string_view where) {
+  auto bad = [&](std::string_view what) {
+    return absl::DataLossError(absl::StrCat("meta/ segments entry for ", AV(where), ": ", AV(what),
+                                            " (run `segstore rebuild-index`)"));
+  };
+  if (m.state() != proto::SEGMENT_ACTIVE && m.state() != proto::SEGMENT_SEALED) return bad("unknown state");
+  if (m.capacity() < kMinSegmentSize || m.capacity() > kMaxSegmentSize) return bad("capacity out of range");
+  if (m.has_blocks() && (m.first_block() > m.last_block() || m.last_block() > kMaxBlockNumber)) {
+    return bad("block range out of order");
+  }
+  if (m.has_blocks() && m.record_count() == 0) return bad("no records in a non-empty segment");
+  if (m.has_blocks() && m.record_count() - 1 > m.last_block() - m.first_block()) {
+    return bad("more records than block numbers");
+  }
+  if (m.state() == proto::SEGMENT_ACTIVE) {
+    if (m.synced_offset() < kSegmentHeaderSize || m.synced_offset() > m.capacity()) {
+      return bad("synced offset outside the file");
+    }
+  } else {
+    if (m.file_size() > m.capacity() || m.footer_offset() < kSegmentHeaderSize ||
+        m.footer_offset() > m.file_size() || m.footer_length() > m.file_size() - m.footer_offset()) {
+      return bad("footer location outside the file");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+StoreImpl::StoreImpl(const Options& options, std::string dir)
+    : options_(options),
+      dir_(std::move(dir)),
+      segments_dir_(dir_ + "/" + kSegmentsDir),
+      fs_(options.file_system ? options.file_system : DefaultFileSystem()),
+      block_cache_(options.block_cache_entries, options.block_cache_bytes),
+      footer_cache_(options.manifest_cache_entries, options.manifest_cache_bytes),
+      hot_maps_(options.hot_segments, std::numeric_limits<size_t>::max()),
+      open_files_(options.max_open_files, std::numeric_limits<size_t>::max()) {}
+
+StoreImpl::~StoreImpl() {
+  absl::Status s = Close();
+  if (!s.ok()) Log(absl::StrCat("close on destruction failed: ", s.ToString()));
+}
+
+void StoreImpl::Log(std::string_view line) const {
+  if (options_.info_log) options_.info_log(line);
+}
+
+std::string StoreImpl::SegmentPath(uint64_t id) const {
+  return segments_dir_ + "/" + SegmentFileName(id);
+}
+
+absl::StatusOr<std::unique_ptr<BlockStore>> StoreImpl::Open(const Options& options,
+                                                            const std::string& dir) {
+  RETURN_IF_ERROR(ValidateOptions(options));
+  if (dir.empty()) return absl::InvalidArgumentError("store directory is empty");
+  std::unique_ptr<StoreImpl> store(new StoreImpl(options, dir));
+  RETURN_IF_ERROR(store->OpenImpl());
+  return std::unique_ptr<BlockStore>(std::move(store));
+}
+
+absl::Status StoreImpl::OpenImpl() {
+  const bool ro = options_.read_only;
+  ASSIGN_OR_RETURN(bool dir_exists, fs_->Exists(dir_));
+  if (!dir_exists) {
+    if (!options_.create_if_missing || ro) {
+      return absl::NotFoundError(absl::StrCat("store ", dir_, " does not exist",
+                                              ro ? "" : " (set Options::create_if_missing to create it)"));
+    }
+    RETURN_IF_ERROR(fs_->CreateDir(dir_));
+  }
+  ASSIGN_OR_RETURN(bool lock_exists, fs_->Exists(dir_ + "/LOCK"));
+  if (ro && !lock_exists) {
+    return absl::NotFoundError(absl::StrCat(dir_, " is not a segstore store (no LOCK file)"));
+  }
+  ASSIGN_OR_RETURN(lock_, StoreLock::Acquire(dir_ + "/LOCK", ro));
+  if (!ro) RETURN_IF_ERROR(fs_->CreateDir(segments_dir_));
+
+  const std::string meta_dir = dir_ + "/meta";
+  ASSIGN_OR_RETURN(bool meta_exists, fs_->Exists(meta_dir + "/CURRENT"));
+  if (!meta_exists) {
+    ASSIGN_OR_RETURN(bool seg_dir, fs_->Exists(segments_dir_));
+    if (seg_dir) {
+      ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(segments_dir_));
+      for (const std::string& name : names) {
+        if (ParseSegmentFileName(name)) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              dir_, " has segment files but no meta/: run `segstore rebuild-index ", dir_, "`"));
+        }
+      }
+    }
+    if (!options_.create_if_missing || ro) {
+      return absl::NotFoundError(absl::StrCat(dir_, " is not a segstore store (no meta/)",
+                                              ro ? "" : "; set Options::create_if_missing to create one"));
+    }
+  }
+  MetaOptions mo;
+  mo.create_if_missing = options_.create_if_missing;
+  mo.read_only = ro;
+  mo.max_open_files = options_.meta_max_open_files;
+  mo.memtable_bytes = options_.meta_memtable_bytes;
+  ASSIGN_OR_RETURN(meta_, MetaStore::Open(meta_dir, mo));
+  RETURN_IF_ERROR(LoadManifest());
+  RETURN_IF_ERROR(LoadSegments());
+  if (!ro) RETURN_IF_ERROR(RemovePendingAndOrphans());
+  RETURN_IF_ERROR(RecoverActiveTail());
+  Log(report_.ToString());
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::LoadManifest() {
+  ASSIGN_OR_RETURN(std::optional<proto::StoreManifest> m, meta_->ReadManifest());
+  if (!m) {
+    if (options_.read_only) {
+      return absl::DataLossError(absl::StrCat(dir_, "/meta has no store manifest (run `segstore rebuild-index`)"));
+    }
+    StoreUuid u = NewUuid();
+    manifest_.set_format_version(kFormatVersion);
+    manifest_.set_store_uuid(std::string(u.data(), u.size()));
+    manifest_.set_checksum_kind(proto::CHECKSUM_XXH3_64);
+    manifest_.set_first_block_number(options_.first_block_number);
+    manifest_.set_journal_shard_blocks(options_.journal_shard_blocks);
+    manifest_.set_created_unix_micros(absl::ToUnixMicros(absl::Now()));
+    MetaStore::Batch b;
+    b.PutManifest(manifest_);
+    RETURN_IF_ERROR(meta_->Write(b, /*sync=*/true));
+  } else {
+    if (options_.error_if_exists) {
+      return absl::AlreadyExistsError(absl::StrCat("store ", dir_, " already exists (Options::error_if_exists)"));
+    }
+    manifest_ = *std::move(m);
+    if (manifest_.format_version() > kFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          dir_, " was written by a newer segstore (format version ", manifest_.format_version(),
+          "; this build reads up to ", kFormatVersion, ")"));
+    }
+    if (manifest_.store_uuid().size() != 16 || manifest_.journal_shard_blocks() == 0 ||
+        manifest_.format_version() == 0) {
+      return absl::DataLossError(absl::StrCat(dir_, "/meta store manifest is damaged (run `segstore rebuild-index`)"));
+    }
+    if (manifest_.checksum_kind() != proto::CHECKSUM_XXH3_64) {
+      return absl::FailedPreconditionError(absl::StrCat(dir_, " uses checksum kind ", manifest_.checksum_kind(),
+                                                        ", which this build does not support"));
+    }
+    if (manifest_.first_block_number() != options_.first_block_number) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          dir_, " was created with first_block_number=", manifest_.first_block_number(),
+          " but Options::first_block_number is ", options_.first_block_number, "; open it with the same value"));
+    }
+    if (manifest_.journal_shard_blocks() != options_.journal_shard_blocks) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          dir_, " was created with journal_shard_blocks=", manifest_.journal_shard_blocks(),
+          " but Options::journal_shard_blocks is ", options_.journal_shard_blocks,
+          "; open it with the same value"));
+    }
+  }
+  std::memcpy(uuid_.data(), manifest_.store_uuid().data(), uuid_.size());
+  shard_blocks_ = manifest_.journal_shard_blocks();
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::LoadSegments() {
+  ASSIGN_OR_RETURN(std::vector<proto::SegmentMeta> metas, meta_->ReadSegments());
+  std::vector<SegmentInfo> infos;
+  uint64_t total = 0;
+  uint64_t sealed = 0;
+  std::optional<uint64_t> prev_last;
+  uint64_t prev_first = 0;
+  for (size_t i = 0; i < metas.size(); ++i) {
+    const proto::SegmentMeta& m = metas[i];
+    const std::string where = SegmentFileName(m.segment_id());
+    RETURN_IF_ERROR(ValidateMeta(m, where));
+    if (m.state() == proto::SEGMENT_ACTIVE && i + 1 != metas.size()) {
+      return absl::DataLossError(absl::StrCat("meta/ marks segment ", where,
+                                              " active but it is not the newest (run `segstore rebuild-index`)"));
+    }
+    if (m.has_blocks() && ((prev_last && m.first_block() <= *prev_last) || m.first_block() < prev_first)) {
+      return absl::DataLossError(absl::StrCat("meta/ block range of segment ", where,
+                                              " overlaps an earlier segment (run `segstore rebuild-index`)"));
+    }
+    SegmentInfo info = FromMeta(m);
+    if (m.has_blocks()) {
+      prev_last = m.last_block();
+      prev_first = m.first_block();
+    } else {
+      info.first = std::max(m.first_block(), prev_last ? *prev_last + 1 : prev_first);
+    }
+    total += info.has_blocks ? info.count : 0;
+    if (info.sealed) ++sealed;
+    infos.push_back(info);
+  }
+  {
+    MutexLock w(&write_mu_);
+    next_segment_id_ = infos.empty() ? 1 : infos.back().id + 1;
+  }
+  MutexLock lock(&state_mu_);
+  segments_ = std::move(infos);
+  total_count_ = total;
+  sealed_count_ = sealed;
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::DeleteSegmentFiles(const std::vector<uint64_t>& ids) {
+  for (uint64_t id : ids) {
+    absl::Status s = fs_->Delete(SegmentPath(id));
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  }
+  if (!ids.empty()) RETURN_IF_ERROR(fs_->SyncDir(segments_dir_));
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::RemovePendingAndOrphans() {
+  std::vector<uint64_t> pending(manifest_.pending_deletions().begin(), manifest_.pending_deletions().end());
+  uint64_t next;
+  {
+    MutexLock w(&write_mu_);
+    next = next_segment_id_;
+  }
+  // A segment file is created before its metadata; a crash in between leaves
+  // a file (with no records) under the next id.
+  ASSIGN_OR_RETURN(bool orphan, fs_->Exists(SegmentPath(next)));
+  if (orphan) pending.push_back(next);
+  if (pending.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(DeleteSegmentFiles(pending));
+  report_.orphan_files_removed += pending.size();
+  report_.clean = false;
+  if (manifest_.pending_deletions_size() > 0) {
+    manifest_.clear_pending_deletions();
+    MetaStore::Batch b;
+    b.PutManifest(manifest_);
+    RETURN_IF_ERROR(meta_->Write(b, /*sync=*/true));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::RecoverActiveTail() {
+  SegmentInfo info;
+  uint64_t prev_highest_plus1 = 0;
+  proto::SegmentMeta meta;
+  {
+    MutexLock lock(&state_mu_);
+    if (segments_.empty() || segments_.back().sealed) return absl::OkStatus();
+    info = segments_.back();
+    for (size_t i = segments_.size() - 1; i-- > 0;) {
+      if (segments_[i].has_blocks) {
+        prev_highest_plus1 = segments_[i].last + 1;
+        break;
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<proto::SegmentMeta> metas, meta_->ReadSegments());
+  meta = metas.back();
+  const std::string path = SegmentPath(info.id);
+  const bool ro = options_.read_only;
+  absl::StatusOr<std::unique_ptr<File>> opened = fs_->Open(path, ro ? OpenMode::kRead : OpenMode::kReadWrite);
+  if (absl::IsNotFound(opened.status())) {
+    return absl::DataLossError(absl::StrCat("active segment ", path,
+                                            " is missing (run `segstore rebuild-index` to rebuild from the others)"));
+  }
+  RETURN_IF_ERROR(opened.status());
+  std::unique_ptr<File> file = *std::move(opened);
+  ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  ASSIGN_OR_RETURN(SegmentHeader header, ReadSegmentHeader(*file, path));
+  if (std::memcmp(header.store_uuid.data(), uuid_.data(), uuid_.size()) != 0) {
+    return absl::DataLossError(absl::StrCat(path, " belongs to another store (its UUID differs)"));
+  }
+  if (header.segment_id != info.id) {
+    return absl::DataLossError(absl::StrCat(path, " holds segment id ", header.segment_id, ", expected ", info.id));
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const ReadOnlyMapping> map, fs_->Map(path, 0, size));
+
+  TailRecoveryInput in;
+  in.file = std::string_view(map->data(), map->size());
+  in.segment_id = info.id;
+  in.seed = Seed(info.id);
+  in.synced_offset = std::min(meta.synced_offset(), size);
+  in.epoch = meta.epoch();
+  // Journal entries of the tail: numbers above the last sealed block.
+  for (uint64_t shard : meta_->LiveShards()) {
+    if (shard < ShardOf(prev_highest_plus1)) continue;
+    ASSIGN_OR_RETURN(auto entries, meta_->ReadJournal(shard));
+    for (auto& [n, loc] : entries) {
+      if (n >= prev_highest_plus1) in.journal.emplace_back(n, std::move(loc));
+    }
+  }
+  TailRecoveryPlan plan = PlanTailRecovery(in);
+
+  report_.segments_scanned = 1;
+  report_.bytes_scanned = plan.end;
+  report_.blocks_kept = plan.live.size();
+  report_.tail_offset = plan.end;
+  report_.journal_entries_added = plan.journal_add.size();
+  report_.journal_entries_dropped = plan.journal_drop.size();
+  report_.bytes_cut = plan.bytes_cut;
+  for (const ScannedGap& g : plan.skipped) report_.skipped.push_back({info.id, g.begin, g.end, g.reason});
+  for (uint64_t n : plan.damaged) {
+    for (const IndexEntry& e : plan.live) {
+      if (e.number == n) report_.damaged.push_back({info.id, e.offset, n});
+    }
+  }
+  report_.clean = plan.journal_add.empty() && plan.journal_drop.empty() && plan.skipped.empty() &&
+                  plan.damaged.empty() && report_.orphan_files_removed == 0 && !plan.footer;
+
+  MetaStore::Batch batch;
+  for (uint64_t n : plan.journal_drop) batch.DeleteJournal(ShardOf(n), n);
+  if (!ro) {
+    for (const IndexEntry& e : plan.journal_add) RETURN_IF_ERROR(meta_->EnsureShard(ShardOf(e.number)));
+  }
+  for (const IndexEntry& e : plan.journal_add) {
+    proto::BlockLocation loc;
+    loc.set_segment_id(info.id);
+    loc.set_offset(e.offset);
+    loc.set_length(e.length);
+    char h[kRecordHeaderSize];
+    std::memcpy(h, in.file.data() + e.offset, kRecordHeaderSize);
+    std::optional<RecordHeader> rh = DecodeRecordHeader(std::string_view(h, kRecordHeaderSize), in.seed);
+    loc.set_checksum(rh ? rh->payload_checksum : 0);
+    batch.PutJournal(ShardOf(e.number), e.number, loc);
+  }
+
+  // Rebuild the in-memory view of the segment.
+  info.has_blocks = !plan.live.empty();
+  info.count = plan.live.size();
+  if (info.has_blocks) {
+    info.first = plan.live.front().number;
+    info.last = plan.live.back().number;
+  } else {
+    info.first = std::max(info.first, prev_highest_plus1);
+  }
+  info.used = plan.end;
+
+  if (plan.footer) {
+    // The seal wrote its footer but did not record it: finish it.
+    report_.sealed_interrupted_seal = true;
+    const uint64_t trailer_at = plan.footer->offset + RecordSize(plan.footer->length);
+    info.sealed = true;
+    info.footer = {plan.footer->offset, plan.footer->length, plan.footer->payload_checksum,
+                   trailer_at + kTrailerSize};
+    info.used = info.footer.file_size;
+    if (info.footer.file_size > size) {
+      return absl::DataLossError(absl::StrCat(path, ": footer found but the trailer is missing"));
+    }
+    if (!ro) {
+      RETURN_IF_ERROR(file->Sync());
+      RETURN_IF_ERROR(file->Truncate(info.footer.file_size));
+      RETURN_IF_ERROR(file->Sync());
+      batch.PutSegment(SealedMeta(info));
+      RETURN_IF_ERROR(meta_->Write(batch, /*sync=*/true));
+    }
+    MutexLock lock(&state_mu_);
+    const uint64_t old_count = segments_.back().has_blocks ? segments_.back().count : 0;
+    segments_.back() = info;
+    total_count_ = total_count_ - old_count + info.count;
+    ++sealed_count_;
+    return absl::OkStatus();
+  }
+
+  MutexLock w(&write_mu_);
+  active_epoch_ = plan.next_epoch;
+  active_markers_ = plan.markers;
+  active_synced_ = plan.end;
+  if (!ro) {
+    // Everything kept becomes durable now, and the new epoch is recorded
+    // before any record carries it.
+    RETURN_IF_ERROR(file->Sync());
+    batch.PutSegment(ActiveMeta(info));
+    RETURN_IF_ERROR(meta_->Write(batch, /*sync=*/true));
+    active_file_ = std::move(file);
+  }
+  {
+    MutexLock lock(&state_mu_);
+    const uint64_t old_count = segments_.back().has_blocks ? segments_.back().count : 0;
+    segments_.back() = info;
+    total_count_ = total_count_ - old_count + info.count;
+    active_index_ = std::move(plan.live);
+    active_map_ = map;
+  }
+  // A TruncateAfter that wrote its marker but crashed before updating the
+  // sealed segments is finished here (idempotent: usually nothing to do).
+  for (uint64_t m : plan.markers) {
+    SealedCut cut;
+    RETURN_IF_ERROR(PlanSealedCut(m, &cut));
+    if (cut.doomed.empty() && cut.clamped.empty()) continue;
+    report_.clean = false;
+    if (!ro) {  // read-only: the view is cut in memory only
+      MetaStore::Batch b;
+      AddSealedCut(cut, &b);
+      RETURN_IF_ERROR(meta_->Write(b, /*sync=*/true));
+    }
+    RETURN_IF_ERROR(FinishSealedCut(cut, /*delete_files=*/!ro));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Writers
+
+absl::Status StoreImpl::CheckWritable() {
+  if (closed_) return absl::FailedPreconditionError("store is closed");
+  if (options_.read_only) return absl::FailedPreconditionError(absl::StrCat("store ", dir_, " is open read-only"));
+  MutexLock lock(&state_mu_);
+  return failed_;
+}
+
+absl::Status StoreImpl::Fail(const absl::Status& cause) {
+  absl::Status failed(cause.code(), absl::StrCat("store ", dir_, " stopped accepting writes after a failed sync "
+                                                  "(retrying fsync is unsafe; reopen after fixing the cause): ",
+                                                  cause.message()));
+  MutexLock lock(&state_mu_);
+  if (failed_.ok()) failed_ = failed;
+  return failed_;
+}
+
+proto::SegmentMeta StoreImpl::ActiveMeta(const SegmentInfo& s) {
+  proto::SegmentMeta m;
+  m.set_segment_id(s.id);
+  m.set_state(proto::SEGMENT_ACTIVE);
+  m.set_capacity(s.capacity);
+  m.set_generation(s.generation);
+  m.set_has_blocks(s.has_blocks);
+  m.set_first_block(s.first);
+  m.set_last_block(s.last);
+  m.set_record_count(s.count);
+  m.set_synced_offset(active_synced_);
+  m.set_epoch(active_epoch_);
+  m.set_tier(proto::TIER_HOT);
+  return m;
+}
+
+size_t StoreImpl::MaxPayloadSize() const { return static_cast<size_t>(MaxPayloadFor(options_.segment_size)); }
+
+absl::Status StoreImpl::Put(BlockNumber n, std::string_view payload, const WriteOptions& options) {
+  RETURN_IF_ERROR(NumberInRange(n));
+  MutexLock w(&write_mu_);
+  return PutLocked(n, payload, options);
+}
+
+absl::StatusOr<BlockNumber> StoreImpl::Append(std::string_view payload, const WriteOptions& options) {
+  MutexLock w(&write_mu_);
+  std::optional<BlockNumber> highest;
+  {
+    MutexLock lock(&state_mu_);
+    highest = HighestLocked();
+  }
+  BlockNumber n = highest ? *highest + 1 : manifest_.first_block_number();
+  if (highest && *highest >= kMaxBlockNumber) {
+    return absl::OutOfRangeError(absl::StrCat("cannot append after block ", *highest, ": it is the largest number"));
+  }
+  RETURN_IF_ERROR(PutLocked(n, payload, options));
+  return n;
+}
+
+absl::Status StoreImpl::PutLocked(BlockNumber n, std::string_view payload, const WriteOptions& options) {
+  RETURN_IF_ERROR(CheckWritable());
+  if (payload.size() > MaxPayloadSize()) {
+    return absl::InvalidArgumentError(absl::StrCat("block ", n, ": payload of ", payload.size(),
+                                                   " bytes exceeds MaxPayloadSize() = ", MaxPayloadSize(),
+                                                   " (raise Options::segment_size)"));
+  }
+  std::optional<BlockNumber> highest;
+  {
+    MutexLock lock(&state_mu_);
+    highest = HighestLocked();
+  }
+  if (highest && n <= *highest) {
+    absl::StatusOr<Block> existing = Get(n, ReadOptions{true, false});
+    if (existing.ok()) {
+      if (existing->data() == payload) return options.sync ? SyncLocked() : absl::OkStatus();
+      return absl::AlreadyExistsError(absl::StrCat("block ", n, " already exists with different bytes (",
+                                                   existing->data().size(), " bytes stored, ", payload.size(),
+                                                   " given); TruncateAfter(", n - (n > 0 ? 1 : 0),
+                                                   ") first to replace it"));
+    }
+    if (!absl::IsNotFound(existing.status())) return existing.status();
+    return absl::FailedPreconditionError(absl::StrCat("block ", n, " is not above the highest block ", *highest,
+                                                      ": numbers only grow (TruncateAfter to rewrite)"));
+  }
+  const uint64_t record_bytes = RecordSize(payload.size());
+  RETURN_IF_ERROR(EnsureRoom(record_bytes));
+
+  SegmentInfo info;
+  {
+    MutexLock lock(&state_mu_);
+    info = segments_.back();
+  }
+  const uint64_t offset = info.used;
+  RecordHeader h;
+  h.type = RecordType::kBlock;
+  h.number = n;
+  h.length = payload.size();
+  h.payload_checksum = Checksum64(payload);
+  h.epoch = active_epoch_;
+  RETURN_IF_ERROR(WriteRecord(*active_file_, offset, Seed(info.id), h, payload, &scratch_));
+
+  const uint64_t shard = ShardOf(n);
+  RETURN_IF_ERROR(meta_->EnsureShard(shard));
+  proto::BlockLocation loc;
+  loc.set_segment_id(info.id);
+  loc.set_offset(offset);
+  loc.set_length(payload.size());
+  loc.set_checksum(h.payload_checksum);
+  MetaStore::Batch batch;
+  batch.PutJournal(shard, n, loc);
+  RETURN_IF_ERROR(meta_->Write(batch, /*sync=*/false));
+
+  {
+    MutexLock lock(&state_mu_);
+    SegmentInfo& active = segments_.back();
+    if (!active.has_blocks) {
+      active.has_blocks = true;
+      active.first = n;
+    }
+    active.last = n;
+    ++active.count;
+    active.used = offset + record_bytes;
+    active_index_.push_back({n, offset, payload.size()});
+    ++total_count_;
+  }
+  if (options.sync) return SyncLocked();
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::EnsureRoom(uint64_t record_bytes) {
+  SegmentInfo info;
+  uint64_t records = 0;
+  bool have_active = false;
+  {
+    MutexLock lock(&state_mu_);
+    have_active = !segments_.empty() && !segments_.back().sealed && active_file_ != nullptr;
+    if (have_active) {
+      info = segments_.back();
+      records = active_index_.size();
+    }
+  }
+  if (have_active) {
+    const uint64_t need = record_bytes + FooterReserve(records + active_markers_.size() + 1);
+    if (info.used <= info.capacity && need <= info.capacity - info.used) return absl::OkStatus();
+    if (records == 0 && active_markers_.empty() && info.used == kSegmentHeaderSize) {
+      return absl::InvalidArgumentError(absl::StrCat("record of ", record_bytes, " bytes does not fit segment ",
+                                                     info.id, " of ", info.capacity, " bytes"));
+    }
+    RETURN_IF_ERROR(SealActive());
+  }
+  return CreateActive();
+}
+
+absl::Status StoreImpl::SealActive() {
+  SegmentInfo info;
+  std::string footer;
+  std::shared_ptr<const BlockTable> table;
+  {
+    MutexLock lock(&state_mu_);
+    info = segments_.back();
+    footer = EncodeFooter(info.id, info.generation, active_index_, active_markers_);
+    table = std::make_shared<const BlockTable>(active_index_);
+  }
+  absl::StatusOr<SealedFooter> sealed = SealSegmentFile(*active_file_, info.used, Seed(info.id), active_epoch_, footer);
+  if (!sealed.ok()) return Fail(sealed.status());
+  info.sealed = true;
+  info.footer = *sealed;
+  info.used = sealed->file_size;
+  MetaStore::Batch batch;
+  batch.PutSegment(SealedMeta(info));
+  absl::Status s = meta_->Write(batch, /*sync=*/true);
+  if (!s.ok()) return Fail(s);
+  std::shared_ptr<const ReadOnlyMapping> map;
+  {
+    MutexLock lock(&state_mu_);
+    segments_.back() = info;
+    ++sealed_count_;
+    active_index_.clear();
+    active_index_.shrink_to_fit();
+    map = std::move(active_map_);
+    active_map_.reset();
+  }
+  footer_cache_.Insert(info.id, table, table->MemoryBytes());
+  // The mapping still spans the preallocated size, but every read through
+  // it stays below the footer, so the trim above is harmless to it.
+  if (map) hot_maps_.Insert(info.id, std::move(map), 1);
+  active_file_.reset();
+  active_markers_.clear();
+  active_synced_ = 0;
+  Log(absl::StrCat("sealed segment ", SegmentFileName(info.id), ": ", info.count, " blocks, ", info.used, " bytes"));
+  if (info.has_blocks) RETURN_IF_ERROR(RetireShardsThrough(info.last));
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::RetireShardsThrough(uint64_t last_sealed) {
+  // Every block up to last_sealed now lies in sealed segments with durable
+  // footers, so shards wholly at or below it are no longer needed.
+  for (uint64_t shard : meta_->LiveShards()) {
+    uint64_t range_end = shard * shard_blocks_ + (shard_blocks_ - 1);
+    if (range_end > last_sealed || range_end < shard * shard_blocks_) continue;
+    RETURN_IF_ERROR(meta_->DropShard(shard));
+    Log(absl::StrCat("retired journal shard ", JournalShardName(shard)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::CreateActive() {
+  SegmentHeader header;
+  header.store_uuid = uuid_;
+  header.segment_id = next_segment_id_;
+  header.generation = 1;
+  header.created_unix_micros = absl::ToUnixMicros(absl::Now());
+  header.capacity = options_.segment_size;
+  ASSIGN_OR_RETURN(std::unique_ptr<File> file, CreateSegmentFile(*fs_, segments_dir_, header));
+  const std::string path = SegmentPath(header.segment_id);
+  absl::StatusOr<std::shared_ptr<const ReadOnlyMapping>> map = fs_->Map(path, 0, header.capacity);
+  if (!map.ok()) {
+    file.reset();
+    (void)fs_->Delete(path);
+    return map.status();
+  }
+  SegmentInfo info;
+  info.id = header.segment_id;
+  info.capacity = header.capacity;
+  info.generation = header.generation;
+  info.used = kSegmentHeaderSize;
+  {
+    MutexLock lock(&state_mu_);
+    std::optional<BlockNumber> highest = HighestLocked();
+    info.first = highest ? *highest + 1 : (segments_.empty() ? 0 : segments_.back().first);
+  }
+  active_synced_ = kSegmentHeaderSize;
+  active_epoch_ = 1;
+  active_markers_.clear();
+  MetaStore::Batch batch;
+  batch.PutSegment(ActiveMeta(info));
+  absl::Status s = meta_->Write(batch, /*sync=*/true);
+  if (!s.ok()) {
+    file.reset();
+    (void)fs_->Delete(path);
+    return s;
+  }
+  ++next_segment_id_;
+  active_file_ = std::move(file);
+  MutexLock lock(&state_mu_);
+  segments_.push_back(info);
+  active_index_.clear();
+  active_map_ = *std::move(map);
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::Sync() {
+  MutexLock w(&write_mu_);
+  if (closed_) return absl::FailedPreconditionError("store is closed");
+  if (options_.read_only) return absl::OkStatus();
+  return SyncLocked();
+}
+
+absl::Status StoreImpl::SyncLocked() {
+  {
+    MutexLock lock(&state_mu_);
+    RETURN_IF_ERROR(failed_);
+  }
+  if (active_file_ == nullptr) return absl::OkStatus();
+  SegmentInfo info;
+  {
+    MutexLock lock(&state_mu_);
+    info = segments_.back();
+  }
+  if (info.used <= active_synced_) return absl::OkStatus();
+  // Segment data first, then the journal and the synced offset in one
+  // durable RocksDB write: after it, everything up to info.used survives
+  // power loss, and recovery treats damage below it as bit rot.
+  absl::Status s = active_file_->Sync();
+  if (!s.ok()) return Fail(s);
+  const uint64_t prev = active_synced_;
+  active_synced_ = info.used;
+  MetaStore::Batch batch;
+  batch.PutSegment(ActiveMeta(info));
+  s = meta_->Write(batch, /*sync=*/true);
+  if (!s.ok()) {
+    active_synced_ = prev;
+    return Fail(s);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::PlanSealedCut(BlockNumber n, SealedCut* cut) {
+  std::vector<SegmentInfo> segments;
+  {
+    MutexLock lock(&state_mu_);
+    segments = segments_;
+  }
+  cut->marker = n;
+  for (const SegmentInfo& s : segments) {
+    if (!s.sealed || !s.has_blocks || s.last <= n) continue;
+    if (s.first > n) {
+      cut->doomed.push_back(s.id);
+      // Markers in a deleted segment still bind the segments before it; carry
+      // them forward so that a rebuild from the files cannot resurrect blocks.
+      ASSIGN_OR_RETURN(std::shared_ptr<File> f, SealedFile(s.id));
+      ASSIGN_OR_RETURN(FooterContents fc, ReadFooter(*f, SegmentPath(s.id), Seed(s.id), s.footer));
+      for (uint64_t m : fc.truncated_after) cut->marker = std::min(cut->marker, m);
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<const BlockTable> table, SealedTable(s));
+    SegmentInfo c = s;
+    const size_t end = table->LowerBound(n + 1);
+    const size_t begin = table->LowerBound(s.first);
+    if (end == 0 || end <= begin) {
+      return absl::DataLossError(absl::StrCat(SegmentPath(s.id), ": footer disagrees with meta/ about its blocks"));
+    }
+    c.count = end - begin;
+    c.last = table->entries()[end - 1].number;
+    cut->clamped.push_back(c);
+  }
+  return absl::OkStatus();
+}
+
+void StoreImpl::AddSealedCut(const SealedCut& cut, MetaStore::Batch* batch) {
+  for (const SegmentInfo& c : cut.clamped) batch->PutSegment(SealedMeta(c));
+  for (uint64_t id : cut.doomed) {
+    batch->DeleteSegment(id);
+    manifest_.add_pending_deletions(id);
+  }
+  if (!cut.doomed.empty()) batch->PutManifest(manifest_);
+}
+
+absl::Status StoreImpl::FinishSealedCut(const SealedCut& cut, bool delete_files) {
+  {
+    MutexLock lock(&state_mu_);
+    for (const SegmentInfo& c : cut.clamped) {
+      for (SegmentInfo& s : segments_) {
+        if (s.id == c.id) {
+          total_count_ -= s.count - c.count;
+          s = c;
+        }
+      }
+    }
+    for (uint64_t id : cut.doomed) {
+      auto it = std::find_if(segments_.begin(), segments_.end(), [&](const SegmentInfo& s) { return s.id == id; });
+      if (it == segments_.end()) continue;
+      total_count_ -= it->has_blocks ? it->count : 0;
+      --sealed_count_;
+      segments_.erase(it);
+    }
+  }
+  block_cache_.Clear();
+  for (uint64_t id : cut.doomed) {
+    footer_cache_.Erase(id);
+    hot_maps_.Erase(id);
+    open_files_.Erase(id);
+  }
+  if (cut.doomed.empty() || !delete_files) return absl::OkStatus();
+  RETURN_IF_ERROR(DeleteSegmentFiles(cut.doomed));
+  manifest_.clear_pending_deletions();
+  MetaStore::Batch b;
+  b.PutManifest(manifest_);
+  return meta_->Write(b, /*sync=*/false);  // a lost update only repeats the deletes
+}
+
+absl::Status StoreImpl::TruncateAfter(BlockNumber n) {
+  RETURN_IF_ERROR(NumberInRange(n));
+  MutexLock w(&write_mu_);
+  RETURN_IF_ERROR(CheckWritable());
+  std::optional<BlockNumber> highest;
+  {
+    MutexLock lock(&state_mu_);
+    highest = HighestLocked();
+  }
+  if (!highest || n >= *highest) return absl::OkStatus();
+  SealedCut cut;
+  RETURN_IF_ERROR(PlanSealedCut(n, &cut));
+
+  // The marker goes into the active segment and is made durable first: from
+  // then on, recovery and rebuild-index both see the truncation.
+  RETURN_IF_ERROR(EnsureRoom(RecordSize(0)));
+  SegmentInfo active;
+  {
+    MutexLock lock(&state_mu_);
+    active = segments_.back();
+  }
+  RecordHeader h;
+  h.type = RecordType::kTruncate;
+  h.number = cut.marker;
+  h.payload_checksum = Checksum64({});
+  h.epoch = active_epoch_;
+  RETURN_IF_ERROR(WriteRecord(*active_file_, active.used, Seed(active.id), h, {}, &scratch_));
+  absl::Status s = active_file_->Sync();
+  if (!s.ok()) return Fail(s);
+  active.used += RecordSize(0);
+  active_synced_ = active.used;
+  active_markers_.push_back(cut.marker);
+
+  std::vector<IndexEntry> kept;
+  MetaStore::Batch batch;
+  {
+    MutexLock lock(&state_mu_);
+    for (const IndexEntry& e : active_index_) {
+      if (e.number <= n) {
+        kept.push_back(e);
+      } else {
+        batch.DeleteJournal(ShardOf(e.number), e.number);
+      }
+    }
+  }
+  const uint64_t old_count = active.has_blocks ? active.count : 0;
+  active.has_blocks = !kept.empty();
+  active.count = kept.size();
+  if (active.has_blocks) {
+    active.last = kept.back().number;
+  } else {
+    active.first = n + 1;
+    active.last = 0;
+  }
+  batch.PutSegment(ActiveMeta(active));
+  AddSealedCut(cut, &batch);
+  s = meta_->Write(batch, /*sync=*/true);
+  if (!s.ok()) return Fail(s);  // the durable marker finishes the cut on reopen
+  {
+    MutexLock lock(&state_mu_);
+    segments_.back() = active;
+    total_count_ -= old_count - active.count;
+    active_index_ = std::move(kept);
+  }
+  RETURN_IF_ERROR(FinishSealedCut(cut, /*delete_files=*/true));
+  Log(absl::StrCat("truncated after block ", n, ": removed ", cut.doomed.size(), " segment(s)"));
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::Close() {
+  MutexLock w(&write_mu_);
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  absl::Status s;
+  if (!options_.read_only) {
+    bool failed;
+    {
+      MutexLock lock(&state_mu_);
+      failed = !failed_.ok();
+    }
+    if (!failed) s = SyncLocked();
+  }
+  active_file_.reset();
+  absl::Status ms = meta_ ? meta_->Close() : absl::OkStatus();
+  if (s.ok()) s = ms;
+  lock_.reset();
+  return s;
+}
+
+absl::Status StoreImpl::Health() {
+  MutexLock lock(&state_mu_);
+  return failed_;
+}
+
+// ---------------------------------------------------------------------------
+// Readers
+
+std::optional<BlockNumber> StoreImpl::HighestLocked() const {
+  for (size_t i = segments_.size(); i-- > 0;) {
+    if (segments_[i].has_blocks) return segments_[i].last;
+  }
+  return std::nullopt;
+}
+
+std::optional<size_t> StoreImpl::SegmentIndexFor(BlockNumber n) const {
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), n,
+                             [](BlockNumber v, const SegmentInfo& s) { return v < s.first; });
+  size_t i = static_cast<size_t>(it - segments_.begin());
+  while (i > 0) {
+    --i;
+    if (segments_[i].has_blocks) return i;
+  }
+  return std::nullopt;
+}
+
+bool StoreImpl::IsHotLocked(size_t index) const {
+  // segments_ holds sealed_count_ sealed segments, then maybe the active one.
+  return index + options_.hot_segments >= sealed_count_;
+}
+
+absl::StatusOr<std::shared_ptr<File>> StoreImpl::SealedFile(uint64_t id) {
+  if (std::optional<std::shared_ptr<File>> f = open_files_.Lookup(id)) return *f;
+  ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_->Open(SegmentPath(id), OpenMode::kRead));
+  std::shared_ptr<File> shared(std::move(file));
+  open_files_.Insert(id, shared, 1);
+  return shared;
+}
+
+absl::StatusOr<std::shared_ptr<const BlockTable>> StoreImpl::SealedTable(const SegmentInfo& info) {
+  if (std::optional<std::shared_ptr<const BlockTable>> t = footer_cache_.Lookup(info.id)) return *t;
+  const std::string path = SegmentPath(info.id);
+  absl::StatusOr<std::shared_ptr<File>> file = SealedFile(info.id);
+  if (absl::IsNotFound(file.status())) {
+    return absl::DataLossError(absl::StrCat("segment ", path, " is missing (", file.status().message(), ")"));
+  }
+  RETURN_IF_ERROR(file.status());
+  ASSIGN_OR_RETURN(FooterContents fc, ReadFooter(**file, path, Seed(info.id), info.footer));
+  if (fc.segment_id != info.id) {
+    return absl::DataLossError(absl::StrCat(path, ": footer names segment ", fc.segment_id));
+  }
+  auto table = std::make_shared<const BlockTable>(std::move(fc.table));
+  footer_cache_.Insert(info.id, table, table->MemoryBytes());
+  return table;
+}
+
+std::shared_ptr<const ReadOnlyMapping> StoreImpl::HotMapping(const SegmentInfo& info) {
+  if (std::optional<std::shared_ptr<const ReadOnlyMapping>> m = hot_maps_.Lookup(info.id)) return *m;
+  absl::StatusOr<std::shared_ptr<const ReadOnlyMapping>> m = fs_->Map(SegmentPath(info.id), 0, info.used);
+  if (!m.ok()) return nullptr;  // fall back to pread, which reports the error
+  hot_maps_.Insert(info.id, *m, 1);
+  return *m;
+}
+
+absl::StatusOr<StoreImpl::Location> StoreImpl::Locate(BlockNumber n) {
+  Location loc;
+  bool hot = false;
+  {
+    MutexLock lock(&state_mu_);
+    std::optional<size_t> i = SegmentIndexFor(n);
+    if (!i || n > segments_[*i].last) return absl::NotFoundError(absl::StrCat("block ", n, " is not in the store"));
+    loc.info = segments_[*i];
+    if (!loc.info.sealed) {
+      auto it = std::lower_bound(active_index_.begin(), active_index_.end(), n,
+                                 [](const IndexEntry& e, uint64_t v) { return e.number < v; });
+      if (it == active_index_.end() || it->number != n) {
+        return absl::NotFoundError(absl::StrCat("block ", n, " is not in the store"));
+      }
+      loc.entry = *it;
+      loc.map = active_map_;
+      return loc;
+    }
+    hot = IsHotLocked(*i);
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const BlockTable> table, SealedTable(loc.info));
+  const IndexEntry* e = table->Find(n);
+  if (e == nullptr) return absl::NotFoundError(absl::StrCat("block ", n, " is not in the store"));
+  loc.entry = *e;
+  if (hot) loc.map = HotMapping(loc.info);
+  return loc;
+}
+
+absl::StatusOr<Block> StoreImpl::ReadAt(const Location& loc, const ReadOptions& options) {
+  const IndexEntry& e = loc.entry;
+  const std::string path = SegmentPath(loc.info.id);
+  auto damaged = [&](std::string_view what) {
+    return absl::DataLossError(absl::StrCat("block ", e.number, ": ", Where(path, e.offset), ": ", AV(what)));
+  };
+  const uint64_t limit = loc.info.sealed ? loc.info.used : loc.info.capacity;
+  if (e.offset < kSegmentHeaderSize || e.offset > limit || e.length > limit ||
+      RecordSize(e.length) > limit - e.offset) {
+    return damaged("index points outside the segment file");
+  }
+  const char* record = nullptr;
+  std::shared_ptr<const void> pin;
+  if (loc.map && loc.map->size() >= e.offset + RecordSize(e.length)) {
+    record = loc.map->data() + e.offset;
+    pin = loc.map;
+  } else {
+    if (std::optional<std::shared_ptr<const std::string>> hit = block_cache_.Lookup(e.number)) {
+      const std::string& r = **hit;
+      return BlockAccess::Make(e.number, *hit, r.data() + kRecordHeaderSize, r.size() - kRecordHeaderSize);
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<File> file, SealedFile(loc.info.id));
+    auto buf = std::make_shared<std::string>(kRecordHeaderSize + e.length, '\0');
+    ASSIGN_OR_RETURN(size_t got, file->Read(e.offset, buf->data(), buf->size()));
+    if (got != buf->size()) return damaged("file ends inside the record");
+    record = buf->data();
+    pin = buf;
+  }
+  std::optional<RecordHeader> h = DecodeRecordHeader(std::string_view(record, kRecordHeaderSize), Seed(loc.info.id));
+  if (!h) return damaged("record header is damaged");
+  if (h->type != RecordType::kBlock || h->number != e.number || h->length != e.length) {
+    return damaged(absl::StrCat("record holds block ", h->number, " of ", h->length, " bytes, not what the index says"));
+  }
+  std::string_view payload(record + kRecordHeaderSize, e.length);
+  if (options.verify_checksum && Checksum64(payload) != h->payload_checksum) {
+    return damaged("payload checksum mismatch");
+  }
+  if (pin.get() != loc.map.get() && options.fill_cache) {
+    block_cache_.Insert(e.number, std::static_pointer_cast<const std::string>(pin), kRecordHeaderSize + e.length);
+  }
+  return BlockAccess::Make(e.number, std::move(pin), payload.data(), payload.size());
+}
+
+absl::StatusOr<Block> StoreImpl::Get(BlockNumber n, const ReadOptions& options) {
+  RETURN_IF_ERROR(NumberInRange(n));
+  ASSIGN_OR_RETURN(Location loc, Locate(n));
+  return ReadAt(loc, options);
+}
+
+absl::StatusOr<std::vector<Block>> StoreImpl::GetRange(BlockNumber start, uint64_t count,
+                                                       const ReadOptions& options) {
+  RETURN_IF_ERROR(NumberInRange(start));
+  std::vector<Block> out;
+  if (count == 0) return out;
+  const BlockNumber last = count - 1 > kMaxBlockNumber - start ? kMaxBlockNumber : start + (count - 1);
+  uint64_t bytes = 0;
+  BlockNumber cursor = start;
+  while (cursor <= last) {
+    Location base;
+    std::vector<IndexEntry> entries;
+    bool hot = false;
+    {
+      MutexLock lock(&state_mu_);
+      std::optional<size_t> i = SegmentIndexFor(cursor);
+      size_t idx = i ? *i : 0;
+      if (i && segments_[idx].last < cursor) ++idx;
+      while (idx < segments_.size() && !segments_[idx].has_blocks) ++idx;
+      if (idx >= segments_.size() || segments_[idx].first > last) break;
+      base.info = segments_[idx];
+      if (!base.info.sealed) {
+        auto it = std::lower_bound(active_index_.begin(), active_index_.end(), cursor,
+                                   [](const IndexEntry& e, uint64_t v) { return e.number < v; });
+        for (; it != active_index_.end() && it->number <= last; ++it) entries.push_back(*it);
+        base.map = active_map_;
+      } else {
+        hot = IsHotLocked(idx);
+      }
+    }
+    if (base.info.sealed) {
+      ASSIGN_OR_RETURN(std::shared_ptr<const BlockTable> table, SealedTable(base.info));
+      for (size_t k = table->LowerBound(cursor);
+           k < table->size() && table->entries()[k].number <= std::min(last, base.info.last); ++k) {
+        entries.push_back(table->entries()[k]);
+      }
+      if (hot) base.map = HotMapping(base.info);
+    }
+    for (const IndexEntry& e : entries) {
+      if (!out.empty() && (e.length > options_.max_range_bytes || bytes > options_.max_range_bytes - e.length)) {
+        return out;
+      }
+      base.entry = e;
+      ASSIGN_OR_RETURN(Block b, ReadAt(base, options));
+      bytes += e.length;
+      out.push_back(std::move(b));
+    }
+    if (base.info.last >= last) break;
+    cursor = base.info.last + 1;
+  }
+  return out;
+}
+
+bool StoreImpl::Contains(BlockNumber n) {
+  if (n > kMaxBlockNumber) return false;
+  return Locate(n).ok();
+}
+
+uint64_t StoreImpl::BlockCount() {
+  MutexLock lock(&state_mu_);
+  return total_count_;
+}
+
+std::optional<BlockNumber> StoreImpl::LowestNumber() {
+  MutexLock lock(&state_mu_);
+  for (const SegmentInfo& s : segments_) {
+    if (s.has_blocks) return s.first;
+  }
+  return std::nullopt;
+}
+
+std::optional<BlockNumber> StoreImpl::HighestNumber() {
+  MutexLock lock(&state_mu_);
+  return HighestLocked();
+}
+
+StoreStats StoreImpl::GetStats() {
+  StoreStats st;
+  {
+    MutexLock lock(&state_mu_);
+    st.block_count = total_count_;
+    st.highest = HighestLocked();
+    for (const SegmentInfo& s : segments_) {
+      if (s.has_blocks && !st.lowest) st.lowest = s.first;
+      st.segment_bytes += s.used;
+    }
+    st.segments = segments_.size();
+    st.sealed_segments = sealed_count_;
+    st.mapped_segments = hot_maps_.stats().entries + (active_map_ ? 1 : 0);
+  }
+  st.live_journal_shards = meta_->LiveShards().size();
+  st.live_column_families = meta_->LiveColumnFamilies();
+  st.open_segment_files = open_files_.stats().entries;
+  CacheStats bc = block_cache_.stats();
+  st.block_cache_hits = bc.hits;
+  st.block_cache_misses = bc.misses;
+  st.block_cache_entries = bc.entries;
+  CacheStats fc = footer_cache_.stats();
+  st.manifest_cache_hits = fc.hits;
+  st.manifest_cache_misses = fc.misses;
+  return st;
+}
+
+}  // namespace internal
+}  // namespace segstore

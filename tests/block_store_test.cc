@@ -1,0 +1,234 @@
+// BlockStore through its public API: round trips, numbering rules,
+// truncation, reopen, and 64-bit numbers. Every test checks the bytes.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <thread>
+
+#include "testutil/test_util.h"
+
+namespace segstore {
+namespace {
+
+using testing::Payload;
+using testing::ScratchDir;
+using testing::SmallOptions;
+
+std::unique_ptr<BlockStore> OpenOrDie(const Options& o, const std::string& dir) {
+  absl::StatusOr<std::unique_ptr<BlockStore>> s = BlockStore::Open(o, dir);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? *std::move(s) : nullptr;
+}
+
+void ExpectBlock(BlockStore& store, BlockNumber n, const std::string& want) {
+  absl::StatusOr<Block> b = store.Get(n);
+  ASSERT_TRUE(b.ok()) << "block " << n << ": " << b.status();
+  EXPECT_EQ(b->number(), n);
+  ASSERT_EQ(b->data().size(), want.size()) << "block " << n;
+  EXPECT_TRUE(b->data() == want) << "block " << n << " bytes differ";
+}
+
+TEST(BlockStoreTest, EmptyStore) {
+  ScratchDir dir;
+  auto store = OpenOrDie(SmallOptions(), dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->BlockCount(), 0u);
+  EXPECT_FALSE(store->LowestNumber().has_value());
+  EXPECT_FALSE(store->HighestNumber().has_value());
+  ASSERT_CODE(store->Get(0), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(store->Contains(0));
+  ASSERT_OK(store->Close());
+}
+
+TEST(BlockStoreTest, RoundTripSizes) {
+  ScratchDir dir;
+  Options o = SmallOptions(4 << 20);
+  auto store = OpenOrDie(o, dir.path());
+  std::vector<std::string> payloads = {"", "x", Payload(1, 1 << 20), Payload(2, store->MaxPayloadSize())};
+  for (const std::string& p : payloads) ASSERT_OK(store->Append(p));
+  for (size_t i = 0; i < payloads.size(); ++i) ExpectBlock(*store, i, payloads[i]);
+  ASSERT_OK(store->Close());
+  store = OpenOrDie(o, dir.path());
+  for (size_t i = 0; i < payloads.size(); ++i) ExpectBlock(*store, i, payloads[i]);
+  EXPECT_EQ(store->BlockCount(), payloads.size());
+}
+
+TEST(BlockStoreTest, ManyBlocksAcrossSegmentsAndReopen) {
+  ScratchDir dir;
+  Options o = SmallOptions(128 << 10);
+  std::mt19937_64 rng(7);
+  std::map<BlockNumber, size_t> sizes;
+  {
+    auto store = OpenOrDie(o, dir.path());
+    for (int i = 0; i < 3000; ++i) {
+      size_t size = rng() % 3000;
+      absl::StatusOr<BlockNumber> n = store->Append(Payload(static_cast<uint64_t>(i), size));
+      ASSERT_OK(n);
+      sizes[*n] = size;
+    }
+    for (auto& [n, size] : sizes) ExpectBlock(*store, n, Payload(n, size));
+    EXPECT_GT(store->GetStats().sealed_segments, 10u);
+    ASSERT_OK(store->Close());
+  }
+  auto store = OpenOrDie(o, dir.path());
+  EXPECT_EQ(store->BlockCount(), sizes.size());
+  EXPECT_EQ(store->LowestNumber(), 0u);
+  EXPECT_EQ(store->HighestNumber(), 2999u);
+  for (auto& [n, size] : sizes) ExpectBlock(*store, n, Payload(n, size));
+  ASSERT_OK(store->Append("after reopen"));
+  ExpectBlock(*store, 3000, "after reopen");
+}
+
+TEST(BlockStoreTest, PutRules) {
+  ScratchDir dir;
+  auto store = OpenOrDie(SmallOptions(), dir.path());
+  ASSERT_OK(store->Put(10, "ten"));
+  ASSERT_OK(store->Put(20, "twenty"));
+  ASSERT_OK(store->Put(20, "twenty"));  // idempotent
+  ASSERT_OK(store->Put(10, "ten"));
+  ASSERT_CODE(store->Put(20, "other"), absl::StatusCode::kAlreadyExists);
+  ASSERT_CODE(store->Put(15, "gap"), absl::StatusCode::kFailedPrecondition);
+  ASSERT_CODE(store->Put(5, "below"), absl::StatusCode::kFailedPrecondition);
+  ASSERT_CODE(store->Get(15), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->BlockCount(), 2u);
+  absl::StatusOr<BlockNumber> n = store->Append("21");
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 21u);
+  ExpectBlock(*store, 20, "twenty");
+}
+
+TEST(BlockStoreTest, OutOfRangeAndOversized) {
+  ScratchDir dir;
+  auto store = OpenOrDie(SmallOptions(), dir.path());
+  ASSERT_CODE(store->Put(kMaxBlockNumber + 1, "x"), absl::StatusCode::kInvalidArgument);
+  ASSERT_CODE(store->Put(UINT64_MAX, "x"), absl::StatusCode::kInvalidArgument);
+  ASSERT_CODE(store->Get(UINT64_MAX), absl::StatusCode::kInvalidArgument);
+  std::string big(store->MaxPayloadSize() + 1, 'b');
+  absl::Status s = store->Put(1, big);
+  ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("MaxPayloadSize"), std::string::npos) << s;
+  EXPECT_EQ(store->BlockCount(), 0u);
+  ASSERT_OK(store->Put(kMaxBlockNumber, "last"));
+  ExpectBlock(*store, kMaxBlockNumber, "last");
+  ASSERT_CODE(store->Append("no room"), absl::StatusCode::kOutOfRange);
+}
+
+TEST(BlockStoreTest, SixtyFourBitNumbers) {
+  ScratchDir dir;
+  Options o = SmallOptions();
+  const std::vector<BlockNumber> numbers = {(1ull << 31) - 1, 1ull << 31, 1ull << 32, 1ull << 40,
+                                            kMaxBlockNumber};
+  {
+    auto store = OpenOrDie(o, dir.path());
+    for (BlockNumber n : numbers) ASSERT_OK(store->Put(n, Payload(n, 100)));
+    ASSERT_OK(store->Close());
+  }
+  auto store = OpenOrDie(o, dir.path());
+  for (BlockNumber n : numbers) ExpectBlock(*store, n, Payload(n, 100));
+  EXPECT_EQ(store->LowestNumber(), numbers.front());
+  EXPECT_EQ(store->HighestNumber(), kMaxBlockNumber);
+  EXPECT_EQ(store->BlockCount(), numbers.size());
+}
+
+TEST(BlockStoreTest, FirstBlockNumberAboveFourBillion) {
+  ScratchDir dir;
+  Options o = SmallOptions(128 << 10);
+  o.first_block_number = 5'000'000'000ull;
+  {
+    auto store = OpenOrDie(o, dir.path());
+    for (int i = 0; i < 500; ++i) {
+      absl::StatusOr<BlockNumber> n = store->Append(Payload(static_cast<uint64_t>(i), 700));
+      ASSERT_OK(n);
+      ASSERT_EQ(*n, uint64_t{5'000'000'000} + static_cast<uint64_t>(i));
+    }
+    ASSERT_OK(store->Close());
+  }
+  Options wrong = o;
+  wrong.first_block_number = 0;
+  ASSERT_CODE(BlockStore::Open(wrong, dir.path()), absl::StatusCode::kInvalidArgument);
+  auto store = OpenOrDie(o, dir.path());
+  for (int i = 0; i < 500; ++i) {
+    ExpectBlock(*store, uint64_t{5'000'000'000} + static_cast<uint64_t>(i), Payload(static_cast<uint64_t>(i), 700));
+  }
+}
+
+TEST(BlockStoreTest, TruncateAfterThenReappendAcrossReopen) {
+  ScratchDir dir;
+  Options o = SmallOptions(64 << 10);
+  {
+    auto store = OpenOrDie(o, dir.path());
+    for (uint64_t i = 0; i < 400; ++i) ASSERT_OK(store->Append(Payload(i, 500)));
+    ASSERT_OK(store->TruncateAfter(150));
+    EXPECT_EQ(store->HighestNumber(), 150u);
+    EXPECT_EQ(store->BlockCount(), 151u);
+    ASSERT_CODE(store->Get(151), absl::StatusCode::kNotFound);
+    ASSERT_CODE(store->Get(399), absl::StatusCode::kNotFound);
+    for (uint64_t i = 151; i < 200; ++i) ASSERT_OK(store->Append(Payload(i + 1000, 300)));
+    ASSERT_OK(store->Close());
+  }
+  auto store = OpenOrDie(o, dir.path());
+  EXPECT_EQ(store->HighestNumber(), 199u);
+  EXPECT_EQ(store->BlockCount(), 200u);
+  for (uint64_t i = 0; i <= 150; ++i) ExpectBlock(*store, i, Payload(i, 500));
+  for (uint64_t i = 151; i < 200; ++i) ExpectBlock(*store, i, Payload(i + 1000, 300));
+  ASSERT_OK(store->TruncateAfter(0));
+  EXPECT_EQ(store->BlockCount(), 1u);
+  ExpectBlock(*store, 0, Payload(0, 500));
+}
+
+TEST(BlockStoreTest, GetRangeReturnsPresentBlocksCapped) {
+  ScratchDir dir;
+  Options o = SmallOptions(64 << 10);
+  o.max_range_bytes = 10'000;
+  auto store = OpenOrDie(o, dir.path());
+  for (uint64_t n = 0; n < 300; n += 3) ASSERT_OK(store->Put(n, Payload(n, 1000)));
+  absl::StatusOr<std::vector<Block>> r = store->GetRange(0, 30);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->size(), 10u);
+  for (size_t i = 0; i < r->size(); ++i) {
+    EXPECT_EQ((*r)[i].number(), 3 * i);
+    EXPECT_TRUE((*r)[i].data() == Payload(3 * i, 1000));
+  }
+  r = store->GetRange(3, 1000);  // capped by bytes
+  ASSERT_OK(r);
+  EXPECT_EQ(r->size(), 10u);
+  EXPECT_EQ(r->front().number(), 3u);
+  r = store->GetRange(1000, 5);
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->empty());
+}
+
+TEST(BlockStoreTest, SecondWriterIsRefusedAndReadOnlyOpen) {
+  ScratchDir dir;
+  Options o = SmallOptions();
+  auto store = OpenOrDie(o, dir.path());
+  ASSERT_OK(store->Append("held"));
+  Options ro = o;
+  ro.read_only = true;
+  absl::StatusOr<std::unique_ptr<BlockStore>> second = BlockStore::Open(o, dir.path());
+  ASSERT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
+  absl::StatusOr<std::unique_ptr<BlockStore>> reader = BlockStore::Open(ro, dir.path());
+  ASSERT_EQ(reader.status().code(), absl::StatusCode::kFailedPrecondition) << reader.status();
+  EXPECT_NE(reader.status().message().find("held by another process"), std::string::npos);
+  ASSERT_OK(store->Close());
+  reader = BlockStore::Open(ro, dir.path());
+  ASSERT_OK(reader);
+  ExpectBlock(**reader, 0, "held");
+  ASSERT_CODE((*reader)->Append("no"), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(BlockStoreTest, BlockOutlivesClose) {
+  ScratchDir dir;
+  auto store = OpenOrDie(SmallOptions(), dir.path());
+  ASSERT_OK(store->Append(Payload(9, 5000)));
+  absl::StatusOr<Block> b = store->Get(0);
+  ASSERT_OK(b);
+  ASSERT_OK(store->Close());
+  store.reset();
+  EXPECT_TRUE(b->data() == Payload(9, 5000));
+}
+
+}  // namespace
+}  // namespace segstore
