@@ -1,14 +1,57 @@
 #!/usr/bin/env bash
-# Builds segstore and runs the whole test suite: the normal build (every
-# test), then the sanitizer and thread-safety builds (the tests each exists
-# for). Usage: tools/run-tests.sh [--fast]   (--fast: skip `long` tests)
+# Builds segstore and runs its tests. With no argument: the whole suite, i.e.
+# the normal build with every test, then the sanitizer builds with the tests
+# each exists for. One stage at a time:
+#   tools/run-tests.sh normal   g++ RelWithDebInfo, every test (-LE long with FAST=1)
+#   tools/run-tests.sh asan     clang-14 ASan+UBSan with -Wthread-safety -Werror,
+#                               the fast tests (label `fast`)
+#   tools/run-tests.sh tsan     clang-14 TSan, the concurrency tests (label `tsan`)
+# Build trees: build/, build-asan/, build-tsan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
-ctest_args=(--output-on-failure -j "$jobs")
-if [ "${1:-}" = "--fast" ]; then ctest_args+=(-LE long); fi
+stage=${1:-all}
+data=${SEGSTORE_TEST_DATA:-$(pwd)/../shared/data}
 
-echo "== build (RelWithDebInfo) ==" >&2
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$jobs"
-ctest --test-dir build "${ctest_args[@]}"
+configure() {  # dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja -DSEGSTORE_TEST_DATA="$data" "$@" >/dev/null
+}
+
+run_normal() {
+  echo "== normal build (g++, RelWithDebInfo): all tests ==" >&2
+  configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  cmake --build build -j "$jobs"
+  local args=(--output-on-failure -j "$jobs")
+  if [ "${FAST:-0}" = 1 ]; then args+=(-LE long); fi
+  ctest --test-dir build "${args[@]}"
+}
+
+run_asan() {
+  echo "== ASan+UBSan build (clang-14, -Wthread-safety -Werror): fast tests ==" >&2
+  CC=clang-14 CXX=clang++-14 configure build-asan -DCMAKE_BUILD_TYPE=Debug -DSEGSTORE_SANITIZE=address \
+    -DSEGSTORE_BUILD_BENCHMARKS=OFF
+  cmake --build build-asan -j "$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" -L fast -LE long
+}
+
+run_tsan() {
+  echo "== TSan build (clang-14): concurrency tests ==" >&2
+  CC=clang-14 CXX=clang++-14 configure build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEGSTORE_SANITIZE=thread \
+    -DSEGSTORE_BUILD_BENCHMARKS=OFF -DSEGSTORE_BUILD_TOOLS=OFF
+  local targets
+  targets=$(sed -n 's/^segstore_test(\([a-z_]*\) .*tsan.*/\1/p' tests/CMakeLists.txt)
+  # shellcheck disable=SC2086
+  cmake --build build-tsan -j "$jobs" --target $targets
+  TSAN_OPTIONS="suppressions=$(pwd)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+    ctest --test-dir build-tsan --output-on-failure -j "$jobs" -L tsan
+}
+
+case "$stage" in
+  normal) run_normal ;;
+  asan) run_asan ;;
+  tsan) run_tsan ;;
+  all) run_normal; run_asan; run_tsan ;;
+  *) echo "usage: tools/run-tests.sh [all|normal|asan|tsan]" >&2; exit 2 ;;
+esac

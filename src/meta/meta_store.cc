@@ -279,6 +279,9 @@ void MetaStore::Batch::PutJournal(uint64_t shard, uint64_t n, const proto::Block
 void MetaStore::Batch::DeleteJournal(uint64_t shard, uint64_t n) {
   ops_.push_back({Target::kJournal, shard, n, std::nullopt});
 }
+void MetaStore::Batch::DeleteJournalRange(uint64_t shard, uint64_t from, uint64_t to) {
+  ops_.push_back({Target::kJournal, shard, from, std::nullopt, to, true});
+}
 bool MetaStore::Batch::empty() const { return ops_.empty(); }
 
 absl::Status MetaStore::Write(Batch& batch, bool sync) {
@@ -305,7 +308,13 @@ absl::Status MetaStore::Write(Batch& batch, bool sync) {
         key = EncodeBigEndian64(op.key);
         break;
     }
-    rocksdb::Status s = op.value ? wb.Put(h, key, *op.value) : wb.Delete(h, key);
+    rocksdb::Status s;
+    if (op.range) {
+      // [key, key_end] inclusive; key_end + 1 cannot overflow: numbers < 2^63.
+      s = wb.DeleteRange(h, key, EncodeBigEndian64(op.key_end + 1));
+    } else {
+      s = op.value ? wb.Put(h, key, *op.value) : wb.Delete(h, key);
+    }
     RETURN_IF_ERROR(FromRocks(s, "batch"));
   }
   rocksdb::WriteOptions wo;

@@ -69,6 +69,8 @@ class MetaStore {
     // REQUIRES: the shard was made to exist with EnsureShard().
     void PutJournal(uint64_t shard, uint64_t n, const proto::BlockLocation& loc);
     void DeleteJournal(uint64_t shard, uint64_t n);
+    // Deletes journal entries [from, to] of a shard (one range tombstone).
+    void DeleteJournalRange(uint64_t shard, uint64_t from, uint64_t to);
     bool empty() const;
 
    private:
@@ -81,6 +83,8 @@ class MetaStore {
       uint64_t shard;  // kJournal only
       uint64_t key;    // segment id or block number
       std::optional<std::string> value;  // nullopt: delete
+      uint64_t key_end = 0;  // range deletes (kJournal): last number, inclusive
+      bool range = false;
     };
     std::vector<Op> ops_;
   };

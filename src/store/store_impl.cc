@@ -669,6 +669,16 @@ absl::Status StoreImpl::SealActive() {
   info.used = sealed->file_size;
   MetaStore::Batch batch;
   batch.PutSegment(SealedMeta(info));
+  if (info.has_blocks) {
+    // The footer now says where these blocks are. Shards wholly below the
+    // segment's end are dropped below; the one it ends in forgets them with a
+    // single range tombstone, so the journal holds only the unsealed tail.
+    const uint64_t shard = ShardOf(info.last);
+    const uint64_t shard_first = shard * shard_blocks_;
+    if (info.last - shard_first + 1 < shard_blocks_) {
+      batch.DeleteJournalRange(shard, std::max(info.first, shard_first), info.last);
+    }
+  }
   absl::Status s = meta_->Write(batch, /*sync=*/true);
   if (!s.ok()) return Fail(s);
   std::shared_ptr<const ReadOnlyMapping> map;

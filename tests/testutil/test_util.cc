@@ -106,3 +106,139 @@ std::string TestDataDir() {
 }
 
 }  // namespace segstore::testing
+
+// --- Helpers for the recovery, kill and concurrency tests -------------------
+
+#include <sys/wait.h>
+
+#include <cerrno>
+
+namespace segstore::testing {
+namespace {
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+uint64_t LoadLe(const std::string& s, size_t at, size_t width) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < width; ++i) v |= uint64_t{static_cast<unsigned char>(s[at + i])} << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+std::string NumberedPayload(uint64_t seed, uint64_t n, size_t min_size, size_t max_size) {
+  const uint64_t h = SplitMix64(SplitMix64(seed) ^ n);
+  const size_t span = max_size >= min_size ? max_size - min_size + 1 : 1;
+  const size_t size = min_size + static_cast<size_t>(h % span);
+  return Payload(h, size);
+}
+
+std::vector<RawRecord> RawRecords(const std::string& segment_path) {
+  constexpr uint64_t kHeader = 128, kRecordHeader = 40;
+  constexpr uint32_t kMagic = 0x4b4c4253u;  // "SBLK"
+  const std::string file = ReadFile(segment_path);
+  std::vector<RawRecord> out;
+  uint64_t pos = kHeader;
+  while (pos + kRecordHeader <= file.size()) {
+    if (LoadLe(file, pos, 4) != kMagic) break;
+    RawRecord r;
+    r.offset = pos;
+    r.type = static_cast<uint32_t>(LoadLe(file, pos + 4, 4));
+    r.number = LoadLe(file, pos + 8, 8);
+    r.length = LoadLe(file, pos + 16, 8);
+    if (r.length > file.size()) break;
+    out.push_back(r);
+    pos += (kRecordHeader + r.length + 7) & ~uint64_t{7};
+  }
+  return out;
+}
+
+void ZeroRange(const std::string& path, uint64_t offset, uint64_t length) {
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0) << path;
+  std::string zeros(length, '\0');
+  ASSERT_EQ(::pwrite(fd, zeros.data(), zeros.size(), static_cast<off_t>(offset)),
+            static_cast<ssize_t>(zeros.size()));
+  ::close(fd);
+}
+
+Child SpawnChild(const std::vector<std::string>& argv) {
+  Child c;
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    ADD_FAILURE() << "pipe failed";
+    return c;
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ADD_FAILURE() << "fork failed";
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return c;
+  }
+  if (pid == 0) {  // only async-signal-safe calls until exec
+    ::dup2(fds[1], 1);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  c.pid = pid;
+  c.out_fd = fds[0];
+  return c;
+}
+
+bool ReadLine(int fd, std::string* buf, std::string* line) {
+  while (true) {
+    size_t nl = buf->find('\n');
+    if (nl != std::string::npos) {
+      *line = buf->substr(0, nl);
+      buf->erase(0, nl + 1);
+      return true;
+    }
+    char chunk[4096];
+    ssize_t r = ::read(fd, chunk, sizeof(chunk));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    buf->append(chunk, static_cast<size_t>(r));
+  }
+}
+
+int WaitChild(Child& child) {
+  int status = 0;
+  if (child.pid > 0) {
+    while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (child.out_fd >= 0) ::close(child.out_fd);
+  child.pid = -1;
+  child.out_fd = -1;
+  return status;
+}
+
+std::string RunChild(const std::vector<std::string>& argv, int* status) {
+  Child c = SpawnChild(argv);
+  std::string out;
+  if (c.pid > 0) {
+    char chunk[4096];
+    while (true) {
+      ssize_t r = ::read(c.out_fd, chunk, sizeof(chunk));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      out.append(chunk, static_cast<size_t>(r));
+    }
+  }
+  *status = WaitChild(c);
+  return out;
+}
+
+}  // namespace segstore::testing

@@ -75,6 +75,44 @@ std::vector<std::string> SegmentFiles(const std::string& store_dir);
 // Directory of the shared Bitcoin data (SEGSTORE_TEST_DATA).
 std::string TestDataDir();
 
+
+// --- Helpers for the recovery, kill and concurrency tests -------------------
+
+// The payload of block n of a store whose blocks were all written with this
+// seed: its size in [min_size, max_size] and its bytes derive from
+// (seed, n) alone, so any process can recheck any block.
+std::string NumberedPayload(uint64_t seed, uint64_t n, size_t min_size, size_t max_size);
+
+// One record found by walking a segment file's record headers from the
+// segment header on (no checksum checks: it only locates records so that a
+// test can damage one). Stops at the first offset without a record magic.
+struct RawRecord {
+  uint64_t offset = 0;  // of the record header
+  uint32_t type = 0;    // 1 block, 2 truncation marker, 3 footer
+  uint64_t number = 0;
+  uint64_t length = 0;  // payload bytes; the payload starts at offset + 40
+};
+std::vector<RawRecord> RawRecords(const std::string& segment_path);
+
+// Overwrites [offset, offset + length) of a file with zeros.
+void ZeroRange(const std::string& path, uint64_t offset, uint64_t length);
+
+// A child process started with fork + exec, its stdout on a pipe.
+struct Child {
+  int pid = -1;
+  int out_fd = -1;  // read end of the child's stdout
+};
+// argv[0] is the program path. Returns pid -1 on failure (and ADD_FAILUREs).
+Child SpawnChild(const std::vector<std::string>& argv);
+// Reads one '\n'-terminated line from fd into *line (without the '\n');
+// false at end of file. buf carries bytes read past the line between calls.
+bool ReadLine(int fd, std::string* buf, std::string* line);
+// Waits for the child; returns the raw waitpid status.
+int WaitChild(Child& child);
+// Runs the program to completion; returns its stdout and, in *status, the raw
+// waitpid status.
+std::string RunChild(const std::vector<std::string>& argv, int* status);
+
 }  // namespace segstore::testing
 
 #endif  // SEGSTORE_TESTS_TESTUTIL_TEST_UTIL_H_
