@@ -33,6 +33,23 @@
 
 namespace segstore {
 
+// One thing Verify() found wrong, with the place it was found.
+struct VerifyProblem {
+  uint64_t segment_id = 0;
+  uint64_t offset = 0;     // file offset, 0 when it concerns the whole file
+  std::string file;        // path of the segment file
+  std::string what;
+};
+
+struct VerifyReport {
+  uint64_t segments = 0;
+  uint64_t records_scanned = 0;   // valid records found by reading the files
+  uint64_t blocks_checked = 0;    // index entries checked against the files
+  uint64_t bytes_read = 0;
+  std::vector<VerifyProblem> problems;
+  bool ok() const { return problems.empty(); }
+};
+
 // Counters and sizes, for monitoring and `segstore stats`.
 struct StoreStats {
   uint64_t block_count = 0;
@@ -86,6 +103,11 @@ class BlockStore {
   virtual absl::StatusOr<std::vector<Block>> GetRange(BlockNumber start, uint64_t count,
                                                       const ReadOptions& options = {}) = 0;
 
+  // The number of the block whose Options::key_extractor key is `key`.
+  // NotFound if there is none (also after TruncateAfter removed it);
+  // FailedPrecondition if the store was opened without a key_extractor.
+  virtual absl::StatusOr<BlockNumber> FindByKey(std::string_view key) = 0;
+
   virtual bool Contains(BlockNumber n) = 0;
   virtual uint64_t BlockCount() = 0;
   virtual std::optional<BlockNumber> LowestNumber() = 0;   // nullopt when empty
@@ -109,6 +131,13 @@ class BlockStore {
   // OK, or the error that put the store into its failed read-only state (an
   // I/O error on sync: retrying fsync is unsafe, so writes stop for good).
   virtual absl::Status Health() = 0;
+
+  // Checks every segment file against the index: headers, footers, that
+  // every indexed block is where the index says, and that every valid record
+  // in the files is indexed. With deep, every payload's checksum too. Reads
+  // every segment file; problems are reported, not repaired (see
+  // RebuildIndex in segstore/rebuild.h).
+  virtual absl::StatusOr<VerifyReport> Verify(bool deep) = 0;
 
   // What Open() did to recover.
   virtual const RecoveryReport& LastRecoveryReport() const = 0;

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "segstore/block.h"
@@ -80,6 +82,13 @@ struct Options {
   // Receives one line per notable event (recovery, seals, shard retirement).
   // Called from the thread doing the work. Default: none.
   std::function<void(std::string_view line)> info_log;
+
+  // Optional secondary key of a block (for example its hash), computed from
+  // the payload alone and kept in the `keys` column family so that
+  // BlockStore::FindByKey() maps it back to the block number;
+  // `segstore rebuild-index` recomputes it from the segment files. Must be a
+  // pure function of the payload; nullopt means "no key". Default: none.
+  std::function<std::optional<std::string>(std::string_view payload)> key_extractor;
 
   // Where segment files are read and written. Default: DefaultFileSystem().
   std::shared_ptr<FileSystem> file_system;

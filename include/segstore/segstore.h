@@ -9,6 +9,7 @@
 #include "segstore/block_store.h"    // IWYU pragma: export
 #include "segstore/file_system.h"    // IWYU pragma: export
 #include "segstore/options.h"        // IWYU pragma: export
+#include "segstore/rebuild.h"        // IWYU pragma: export
 #include "segstore/recovery_report.h"  // IWYU pragma: export
 
 #endif  // SEGSTORE_INCLUDE_SEGSTORE_SEGSTORE_H_

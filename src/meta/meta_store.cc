@@ -17,6 +17,7 @@ namespace {
 constexpr char kManifestKey[] = "manifest";
 constexpr char kSegmentsCf[] = "segments";
 constexpr char kTiersCf[] = "tiers";
+constexpr char kKeysCf[] = "keys";
 constexpr char kJournalPrefix[] = "journal.";
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -99,7 +100,7 @@ absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& pa
     }
     names = {rocksdb::kDefaultColumnFamilyName};
   }
-  for (const char* required : {kSegmentsCf, kTiersCf}) {
+  for (const char* required : {kSegmentsCf, kTiersCf, kKeysCf}) {
     if (std::find(names.begin(), names.end(), required) == names.end()) {
       if (options.read_only) {
         return absl::DataLossError(absl::StrCat("meta/ at ", path, " lacks column family ", required,
@@ -111,7 +112,7 @@ absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& pa
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names) {
     if (name != rocksdb::kDefaultColumnFamilyName && name != kSegmentsCf && name != kTiersCf &&
-        !ParseShardName(name)) {
+        name != kKeysCf && !ParseShardName(name)) {
       return absl::DataLossError(absl::StrCat("meta/ at ", path, " has an unknown column family '",
                                               name, "' (not written by segstore?)"));
     }
@@ -139,6 +140,8 @@ absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& pa
       meta->segments_cf_ = handles[i];
     } else if (names[i] == kTiersCf) {
       meta->tiers_cf_ = handles[i];
+    } else if (names[i] == kKeysCf) {
+      meta->keys_cf_ = handles[i];
     } else {
       meta->shards_[*ParseShardName(names[i])] = handles[i];
     }
@@ -150,7 +153,7 @@ MetaStore::~MetaStore() { (void)Close(); }
 
 absl::Status MetaStore::Close() {
   if (!db_) return absl::OkStatus();
-  std::vector<rocksdb::ColumnFamilyHandle*> handles = {default_cf_, segments_cf_, tiers_cf_};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles = {default_cf_, segments_cf_, tiers_cf_, keys_cf_};
   {
     MutexLock lock(&mu_);
     for (auto& [shard, h] : shards_) handles.push_back(h);
@@ -230,6 +233,18 @@ absl::StatusOr<std::vector<std::pair<uint64_t, proto::BlockLocation>>> MetaStore
   return out;
 }
 
+absl::StatusOr<std::optional<uint64_t>> MetaStore::GetKey(std::string_view key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys_cf_, rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<uint64_t>();
+  RETURN_IF_ERROR(FromRocks(s, "read keys"));
+  uint64_t n;
+  if (!DecodeBigEndian64(value, &n)) {
+    return absl::DataLossError("meta/ column family keys: malformed value (run `segstore rebuild-index`)");
+  }
+  return std::optional<uint64_t>(n);
+}
+
 std::vector<uint64_t> MetaStore::LiveShards() {
   MutexLock lock(&mu_);
   std::vector<uint64_t> out;
@@ -239,7 +254,7 @@ std::vector<uint64_t> MetaStore::LiveShards() {
 
 uint64_t MetaStore::LiveColumnFamilies() {
   MutexLock lock(&mu_);
-  return 3 + shards_.size();
+  return 4 + shards_.size();
 }
 
 absl::Status MetaStore::EnsureShard(uint64_t shard) {
@@ -279,6 +294,11 @@ void MetaStore::Batch::PutJournal(uint64_t shard, uint64_t n, const proto::Block
 void MetaStore::Batch::DeleteJournal(uint64_t shard, uint64_t n) {
   ops_.push_back({Target::kJournal, shard, n, std::nullopt});
 }
+void MetaStore::Batch::PutKey(std::string_view key, uint64_t n) {
+  Op op{Target::kKey, 0, n, EncodeBigEndian64(n)};
+  op.key_bytes = std::string(key);
+  ops_.push_back(std::move(op));
+}
 void MetaStore::Batch::DeleteJournalRange(uint64_t shard, uint64_t from, uint64_t to) {
   ops_.push_back({Target::kJournal, shard, from, std::nullopt, to, true});
 }
@@ -298,6 +318,10 @@ absl::Status MetaStore::Write(Batch& batch, bool sync) {
       case Batch::Target::kSegment:
         h = segments_cf_;
         key = EncodeBigEndian64(op.key);
+        break;
+      case Batch::Target::kKey:
+        h = keys_cf_;
+        key = op.key_bytes;
         break;
       case Batch::Target::kJournal:
         h = ShardHandle(op.shard);

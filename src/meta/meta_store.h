@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -54,6 +55,9 @@ class MetaStore {
   // The entries of one journal shard, in block order (empty if no such shard).
   absl::StatusOr<std::vector<std::pair<uint64_t, proto::BlockLocation>>> ReadJournal(uint64_t shard);
 
+  // The block number stored for a secondary key, if any.
+  absl::StatusOr<std::optional<uint64_t>> GetKey(std::string_view key);
+
   std::vector<uint64_t> LiveShards();
   uint64_t LiveColumnFamilies();
   // Creates journal.<shard> if it does not exist.
@@ -69,6 +73,7 @@ class MetaStore {
     // REQUIRES: the shard was made to exist with EnsureShard().
     void PutJournal(uint64_t shard, uint64_t n, const proto::BlockLocation& loc);
     void DeleteJournal(uint64_t shard, uint64_t n);
+    void PutKey(std::string_view key, uint64_t n);
     // Deletes journal entries [from, to] of a shard (one range tombstone).
     void DeleteJournalRange(uint64_t shard, uint64_t from, uint64_t to);
     bool empty() const;
@@ -77,14 +82,15 @@ class MetaStore {
     friend class MetaStore;
     // Column families are bound in MetaStore::Write, so that a batch can be
     // built without RocksDB headers.
-    enum class Target { kManifest, kSegment, kJournal };
+    enum class Target { kManifest, kSegment, kJournal, kKey };
     struct Op {
       Target target;
       uint64_t shard;  // kJournal only
-      uint64_t key;    // segment id or block number
+      uint64_t key;    // segment id or block number (kKey: the number)
       std::optional<std::string> value;  // nullopt: delete
       uint64_t key_end = 0;  // range deletes (kJournal): last number, inclusive
       bool range = false;
+      std::string key_bytes = {};  // kKey only
     };
     std::vector<Op> ops_;
   };
@@ -104,6 +110,7 @@ class MetaStore {
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* segments_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* tiers_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* keys_cf_ = nullptr;
   struct Shared;  // options that must outlive the DB
   std::shared_ptr<Shared> shared_;
 

@@ -15,8 +15,8 @@ struct Cursor {
 };
 
 // Looks at the record at pos. On kValid/kBadPayload fills *out.
-Probe ProbeRecord(std::string_view file, uint64_t pos, uint64_t seed, const Cursor& cur,
-                  ScannedRecord* out, std::string* why) {
+Probe ProbeRecord(std::string_view file, uint64_t pos, uint64_t seed, bool verify_payload,
+                  const Cursor& cur, ScannedRecord* out, std::string* why) {
   const uint64_t size = file.size();
   if (pos > size || size - pos < kRecordHeaderSize) {
     *why = "end of file";
@@ -48,7 +48,7 @@ Probe ProbeRecord(std::string_view file, uint64_t pos, uint64_t seed, const Curs
   out->payload_checksum = h->payload_checksum;
   out->epoch = h->epoch;
   std::string_view payload = file.substr(pos + kRecordHeaderSize, h->length);
-  out->payload_ok = Checksum64(payload) == h->payload_checksum;
+  out->payload_ok = !verify_payload || Checksum64(payload) == h->payload_checksum;
   if (!out->payload_ok) *why = "payload checksum mismatch";
   return out->payload_ok ? Probe::kValid : Probe::kBadPayload;
 }
@@ -61,14 +61,15 @@ void Advance(const ScannedRecord& r, Cursor* cur) {
 
 }  // namespace
 
-ScanResult ScanSegment(std::string_view file, uint64_t start, uint64_t durable_end, uint64_t seed) {
+ScanResult ScanSegment(std::string_view file, uint64_t start, uint64_t durable_end, uint64_t seed,
+                       bool verify_payload) {
   ScanResult result;
   Cursor cur;
   uint64_t pos = start;
   std::string why;
   while (true) {
     ScannedRecord r;
-    Probe p = ProbeRecord(file, pos, seed, cur, &r, &why);
+    Probe p = ProbeRecord(file, pos, seed, verify_payload, cur, &r, &why);
     if (p == Probe::kValid || (p == Probe::kBadPayload && pos < durable_end)) {
       Advance(r, &cur);
       result.max_epoch = std::max(result.max_epoch, r.epoch);
@@ -96,7 +97,7 @@ ScanResult ScanSegment(std::string_view file, uint64_t start, uint64_t durable_e
     std::string ignored;
     for (; q < durable_end; q += 8) {
       ScannedRecord probe;
-      if (ProbeRecord(file, q, seed, cur, &probe, &ignored) == Probe::kValid) break;
+      if (ProbeRecord(file, q, seed, verify_payload, cur, &probe, &ignored) == Probe::kValid) break;
     }
     if (q > durable_end) q = durable_end;
     result.skipped.push_back({pos, q, why});

@@ -52,7 +52,9 @@ struct ScanResult {
 // durable_end: offset below which damage is bit rot (0 for "nothing known
 // durable"). Never reads outside file; allocates in proportion to the
 // records found.
-ScanResult ScanSegment(std::string_view file, uint64_t start, uint64_t durable_end, uint64_t seed);
+// verify_payload=false checks record headers only (payload_ok stays true).
+ScanResult ScanSegment(std::string_view file, uint64_t start, uint64_t durable_end, uint64_t seed,
+                       bool verify_payload = true);
 
 }  // namespace segstore::internal
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
-#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -13,6 +12,7 @@
 #include "store/block_access.h"
 #include "util/checksum.h"
 #include "util/status_util.h"
+#include "util/uuid.h"
 
 namespace segstore {
 
@@ -60,16 +60,6 @@ absl::Status NumberInRange(BlockNumber n) {
 uint64_t MaxPayloadFor(uint64_t capacity) {
   uint64_t overhead = kSegmentHeaderSize + kRecordHeaderSize + 8 + FooterReserve(1);
   return capacity > overhead ? capacity - overhead : 0;
-}
-
-StoreUuid NewUuid() {
-  std::random_device rd;
-  StoreUuid u;
-  for (size_t i = 0; i < u.size(); i += 4) {
-    uint32_t v = rd();
-    std::memcpy(u.data() + i, &v, 4);
-  }
-  return u;
 }
 
 SegmentInfo FromMeta(const proto::SegmentMeta& m) {
@@ -222,7 +212,7 @@ absl::Status StoreImpl::LoadManifest() {
     if (options_.read_only) {
       return absl::DataLossError(absl::StrCat(dir_, "/meta has no store manifest (run `segstore rebuild-index`)"));
     }
-    StoreUuid u = NewUuid();
+    StoreUuid u = NewStoreUuid();
     manifest_.set_format_version(kFormatVersion);
     manifest_.set_store_uuid(std::string(u.data(), u.size()));
     manifest_.set_checksum_kind(proto::CHECKSUM_XXH3_64);
@@ -424,6 +414,10 @@ absl::Status StoreImpl::RecoverActiveTail() {
     std::optional<RecordHeader> rh = DecodeRecordHeader(std::string_view(h, kRecordHeaderSize), in.seed);
     loc.set_checksum(rh ? rh->payload_checksum : 0);
     batch.PutJournal(ShardOf(e.number), e.number, loc);
+    if (options_.key_extractor) {
+      std::string_view payload = in.file.substr(e.offset + kRecordHeaderSize, e.length);
+      if (std::optional<std::string> key = options_.key_extractor(payload)) batch.PutKey(*key, e.number);
+    }
   }
 
   // Rebuild the in-memory view of the segment.
@@ -609,6 +603,9 @@ absl::Status StoreImpl::PutLocked(BlockNumber n, std::string_view payload, const
   loc.set_checksum(h.payload_checksum);
   MetaStore::Batch batch;
   batch.PutJournal(shard, n, loc);
+  if (options_.key_extractor) {
+    if (std::optional<std::string> key = options_.key_extractor(payload)) batch.PutKey(*key, n);
+  }
   RETURN_IF_ERROR(meta_->Write(batch, /*sync=*/false));
 
   {
@@ -1150,6 +1147,22 @@ absl::StatusOr<std::vector<Block>> StoreImpl::GetRange(BlockNumber start, uint64
     cursor = base.info.last + 1;
   }
   return out;
+}
+
+absl::StatusOr<BlockNumber> StoreImpl::FindByKey(std::string_view key) {
+  if (!options_.key_extractor) {
+    return absl::FailedPreconditionError("FindByKey needs Options::key_extractor");
+  }
+  ASSIGN_OR_RETURN(std::optional<uint64_t> n, meta_->GetKey(key));
+  if (!n || *n > kMaxBlockNumber) return absl::NotFoundError("no block has this key");
+  // Entries of blocks removed by TruncateAfter are left behind; the block
+  // now at that number must still have the key.
+  absl::StatusOr<Block> b = Get(*n, ReadOptions{true, false});
+  if (absl::IsNotFound(b.status())) return absl::NotFoundError("no block has this key");
+  RETURN_IF_ERROR(b.status());
+  std::optional<std::string> actual = options_.key_extractor(b->data());
+  if (!actual || *actual != key) return absl::NotFoundError("no block has this key");
+  return *n;
 }
 
 bool StoreImpl::Contains(BlockNumber n) {

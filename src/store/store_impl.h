@@ -64,6 +64,7 @@ class StoreImpl final : public BlockStore {
   absl::StatusOr<Block> Get(BlockNumber n, const ReadOptions& options) override;
   absl::StatusOr<std::vector<Block>> GetRange(BlockNumber start, uint64_t count,
                                               const ReadOptions& options) override;
+  absl::StatusOr<BlockNumber> FindByKey(std::string_view key) override;
   bool Contains(BlockNumber n) override;
   uint64_t BlockCount() override;
   std::optional<BlockNumber> LowestNumber() override;
@@ -73,6 +74,7 @@ class StoreImpl final : public BlockStore {
   absl::Status Sync() override;
   absl::Status Close() override;
   absl::Status Health() override;
+  absl::StatusOr<VerifyReport> Verify(bool deep) override;
   const RecoveryReport& LastRecoveryReport() const override { return report_; }
   StoreStats GetStats() override;
 

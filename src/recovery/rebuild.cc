@@ -1,0 +1,364 @@
+// RebuildIndex: all of meta/ from the segment files alone.
+//
+// Segments are processed newest first so that a TruncateAfter marker found
+// in a later segment can cut the blocks of earlier ones while only one
+// segment's records are in memory at a time.
+
+#include "segstore/rebuild.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "meta/meta_store.h"
+#include "segment/format.h"
+#include "segment/record.h"
+#include "segment/scanner.h"
+#include "segment/segment_file.h"
+#include "segment/segment_name.h"
+#include "segstore/file_system.h"
+#include "store/store_lock.h"
+#include "util/checksum.h"
+#include "util/coding.h"
+#include "util/status_util.h"
+#include "util/uuid.h"
+
+namespace segstore {
+
+std::string RebuildReport::ToString() const {
+  std::string s = absl::StrCat("rebuilt meta/ from ", segment_files, " segment file(s) (", sealed, " sealed, ",
+                               resealed, " resealed): ", blocks, " block(s) indexed, ", bytes_read,
+                               " bytes read");
+  if (dropped_by_truncation > 0) absl::StrAppend(&s, "; ", dropped_by_truncation, " record(s) removed by TruncateAfter");
+  for (const SkippedRange& r : skipped) {
+    absl::StrAppend(&s, "; skipped damaged bytes [", r.begin, ", ", r.end, ") of segment ", r.segment_id, ": ",
+                    r.reason);
+  }
+  for (const DamagedBlock& d : damaged) {
+    absl::StrAppend(&s, "; block ", d.number, " at segment ", d.segment_id, " offset ", d.offset,
+                    " is damaged (kept in the index; reading it is DataLoss)");
+  }
+  for (const std::string& i : ignored) absl::StrAppend(&s, "; ignored ", i);
+  if (!old_meta.empty()) absl::StrAppend(&s, "; previous meta/ kept as ", old_meta);
+  return s;
+}
+
+namespace internal {
+namespace {
+
+struct OldMeta {
+  std::optional<proto::StoreManifest> manifest;
+  std::map<uint64_t, proto::SegmentMeta> segments;
+};
+
+OldMeta ReadOldMeta(const std::string& meta_dir, std::vector<std::string>* notes) {
+  OldMeta old;
+  if (!std::filesystem::exists(meta_dir + "/CURRENT")) return old;
+  MetaOptions mo;
+  mo.read_only = true;
+  absl::StatusOr<std::unique_ptr<MetaStore>> meta = MetaStore::Open(meta_dir, mo);
+  if (!meta.ok()) {
+    notes->push_back(absl::StrCat("old meta/ (unreadable: ", meta.status().message(), ")"));
+    return old;
+  }
+  absl::StatusOr<std::optional<proto::StoreManifest>> m = (*meta)->ReadManifest();
+  if (m.ok()) old.manifest = *m;
+  absl::StatusOr<std::vector<proto::SegmentMeta>> segs = (*meta)->ReadSegments();
+  if (segs.ok()) {
+    for (proto::SegmentMeta& s : *segs) old.segments[s.segment_id()] = std::move(s);
+  }
+  (void)(*meta)->Close();
+  return old;
+}
+
+// Offset just past the last non-zero 8-byte word: without metadata, the
+// written part of an unsealed, zero-preallocated segment.
+uint64_t WrittenEnd(std::string_view file) {
+  uint64_t end = file.size() & ~uint64_t{7};
+  while (end > kSegmentHeaderSize) {
+    uint64_t w;
+    std::memcpy(&w, file.data() + end - 8, 8);
+    if (w != 0) break;
+    end -= 8;
+  }
+  return end;
+}
+
+struct Candidate {
+  uint64_t id;
+  std::string path;
+  SegmentHeader header;
+};
+
+std::string UtcStamp() { return absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()); }
+
+}  // namespace
+}  // namespace internal
+
+absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::string& dir) {
+  using namespace internal;  // NOLINT: the implementation's own namespace
+  std::shared_ptr<FileSystem> fs = options.file_system ? options.file_system : DefaultFileSystem();
+  const std::string seg_dir = dir + "/segments";
+  ASSIGN_OR_RETURN(bool has_segments, fs->Exists(seg_dir));
+  if (!has_segments) return absl::NotFoundError(absl::StrCat(dir, " has no segments/ directory: not a segstore store"));
+  ASSIGN_OR_RETURN(std::unique_ptr<StoreLock> lock, StoreLock::Acquire(dir + "/LOCK", /*shared=*/false));
+
+  RebuildReport report;
+  OldMeta old = ReadOldMeta(dir + "/meta", &report.ignored);
+
+  // Segment files and their headers.
+  ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(seg_dir));
+  std::vector<Candidate> found;
+  std::map<std::string, int> uuid_votes;
+  for (const std::string& name : names) {
+    std::optional<uint64_t> id = ParseSegmentFileName(name);
+    if (!id) {
+      report.ignored.push_back(absl::StrCat("segments/", name, " (not a segment file name)"));
+      continue;
+    }
+    ++report.segment_files;
+    const std::string path = seg_dir + "/" + name;
+    absl::StatusOr<std::unique_ptr<File>> f = fs->Open(path, OpenMode::kRead);
+    absl::StatusOr<SegmentHeader> h = f.ok() ? ReadSegmentHeader(**f, path) : f.status();
+    if (!h.ok()) {
+      report.ignored.push_back(absl::StrCat(path, " (", h.status().message(), ")"));
+      continue;
+    }
+    if (h->segment_id != *id) {
+      report.ignored.push_back(absl::StrCat(path, " (its header says segment ", h->segment_id, ")"));
+      continue;
+    }
+    uuid_votes[std::string(h->store_uuid.data(), h->store_uuid.size())]++;
+    found.push_back({*id, path, *h});
+  }
+  std::string uuid;
+  if (old.manifest && old.manifest->store_uuid().size() == 16) {
+    uuid = old.manifest->store_uuid();
+  } else {
+    int best = 0;
+    for (const auto& [u, votes] : uuid_votes) {
+      if (votes > best) {
+        best = votes;
+        uuid = u;
+      }
+    }
+  }
+  std::vector<Candidate> segs;
+  for (Candidate& c : found) {
+    if (std::string(c.header.store_uuid.data(), c.header.store_uuid.size()) != uuid) {
+      report.ignored.push_back(absl::StrCat(c.path, " (belongs to another store: its UUID differs)"));
+      continue;
+    }
+    segs.push_back(std::move(c));
+  }
+  StoreUuid store_uuid{};
+  if (uuid.size() == 16) std::memcpy(store_uuid.data(), uuid.data(), 16);
+
+  proto::StoreManifest manifest;
+  manifest.set_format_version(kFormatVersion);
+  manifest.set_checksum_kind(proto::CHECKSUM_XXH3_64);
+  if (uuid.size() != 16) {
+    // No segment at all: a fresh UUID for an empty store.
+    store_uuid = NewStoreUuid();
+    uuid.assign(store_uuid.data(), 16);
+  }
+  manifest.set_store_uuid(uuid);
+  const bool old_ok = old.manifest.has_value() && old.manifest->journal_shard_blocks() > 0;
+  manifest.set_first_block_number(old_ok ? old.manifest->first_block_number() : options.first_block_number);
+  manifest.set_journal_shard_blocks(old_ok ? old.manifest->journal_shard_blocks() : options.journal_shard_blocks);
+  manifest.set_created_unix_micros(old_ok ? old.manifest->created_unix_micros() : absl::ToUnixMicros(absl::Now()));
+  const uint64_t shard_blocks = std::max<uint64_t>(manifest.journal_shard_blocks(), 1);
+
+  const std::string new_meta = dir + "/meta.rebuild";
+  std::error_code ec;
+  std::filesystem::remove_all(new_meta, ec);  // a previous rebuild's leftover
+  MetaOptions mo;
+  mo.create_if_missing = true;
+  mo.max_open_files = options.meta_max_open_files;
+  mo.memtable_bytes = options.meta_memtable_bytes;
+  ASSIGN_OR_RETURN(std::unique_ptr<MetaStore> meta, MetaStore::Open(new_meta, mo));
+
+  uint64_t cut = kMaxBlockNumber;            // min TruncateAfter marker seen in later segments
+  std::optional<uint64_t> later_first;       // lowest block of later segments
+  for (size_t k = segs.size(); k-- > 0;) {
+    const Candidate& c = segs[k];
+    const bool newest = k + 1 == segs.size();
+    const uint64_t seed = RecordSeed(store_uuid, c.id);
+    ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs->Open(c.path, OpenMode::kReadWrite));
+    ASSIGN_OR_RETURN(uint64_t size, file->Size());
+    ASSIGN_OR_RETURN(std::shared_ptr<const ReadOnlyMapping> map, fs->Map(c.path, 0, size));
+    std::string_view bytes(map->data(), map->size());
+    report.bytes_read += size;
+
+    // How much of the file is durable decides what damage means.
+    uint64_t durable_end;
+    std::optional<Trailer> trailer =
+        size >= kTrailerSize ? DecodeTrailer(bytes.substr(size - kTrailerSize)) : std::nullopt;
+    auto it = old.segments.find(c.id);
+    if (trailer && trailer->footer_offset < size) {
+      durable_end = trailer->footer_offset;
+    } else if (it != old.segments.end() && it->second.state() == proto::SEGMENT_ACTIVE) {
+      durable_end = std::min(it->second.synced_offset(), size);
+    } else {
+      durable_end = WrittenEnd(bytes);  // no better knowledge: keep every valid record
+    }
+    ScanResult scan = ScanSegment(bytes, kSegmentHeaderSize, durable_end, seed);
+    for (const ScannedGap& g : scan.skipped) report.skipped.push_back({c.id, g.begin, g.end, g.reason});
+
+    // Blocks of this segment, after its own markers.
+    std::vector<IndexEntry> in_segment;
+    std::vector<bool> payload_ok;
+    std::vector<uint64_t> markers;
+    for (const ScannedRecord& r : scan.records) {
+      if (r.type == RecordType::kBlock) {
+        in_segment.push_back({r.number, r.offset, r.length});
+        payload_ok.push_back(r.payload_ok);
+      } else if (r.type == RecordType::kTruncate) {
+        while (!in_segment.empty() && in_segment.back().number > r.number) {
+          in_segment.pop_back();
+          payload_ok.pop_back();
+        }
+        markers.push_back(r.number);
+      }
+    }
+    // Sealed: keep a readable footer as the index (it also lists blocks whose
+    // records are damaged, so reading them is DataLoss rather than NotFound);
+    // write a new one from the scan if it is missing or damaged.
+    proto::SegmentMeta m;
+    m.set_segment_id(c.id);
+    m.set_capacity(std::max(c.header.capacity, kMinSegmentSize));
+    m.set_generation(c.header.generation);
+    m.set_tier(proto::TIER_HOT);
+    std::vector<IndexEntry> table = in_segment;
+    const bool sealed = scan.footer.has_value() || !newest;
+    if (sealed) {
+      SealedFooter loc;
+      bool have_footer = false;
+      if (scan.footer) {
+        loc.footer_offset = scan.footer->offset;
+        loc.footer_length = scan.footer->length;
+        loc.footer_checksum = scan.footer->payload_checksum;
+        const uint64_t trailer_at = loc.footer_offset + RecordSize(loc.footer_length);
+        std::optional<Trailer> t = size >= trailer_at + kTrailerSize
+                                       ? DecodeTrailer(bytes.substr(trailer_at, kTrailerSize))
+                                       : std::nullopt;
+        loc.file_size = trailer_at + kTrailerSize;
+        absl::StatusOr<FooterContents> fc = ReadFooter(*file, c.path, seed, loc);
+        if (t && t->footer_offset == loc.footer_offset && fc.ok() && fc->segment_id == c.id) {
+          have_footer = true;
+          table = fc->table.entries();
+          for (uint64_t mk : fc->truncated_after) {
+            if (std::find(markers.begin(), markers.end(), mk) == markers.end()) markers.push_back(mk);
+          }
+          if (size > loc.file_size) {  // seal crashed before trimming
+            map.reset();
+            RETURN_IF_ERROR(file->Truncate(loc.file_size));
+            RETURN_IF_ERROR(file->Sync());
+          }
+        }
+      }
+      if (!have_footer) {
+        const uint64_t at = scan.footer ? scan.footer->offset : scan.end;
+        map.reset();
+        ASSIGN_OR_RETURN(loc, SealSegmentFile(*file, at, seed, std::max<uint32_t>(scan.max_epoch, 1),
+                                              EncodeFooter(c.id, c.header.generation, in_segment, markers)));
+        ++report.resealed;
+        table = in_segment;
+      } else {
+        ++report.sealed;
+      }
+      m.set_state(proto::SEGMENT_SEALED);
+      m.set_footer_offset(loc.footer_offset);
+      m.set_footer_length(loc.footer_length);
+      m.set_footer_checksum(loc.footer_checksum);
+      m.set_file_size(loc.file_size);
+    }
+
+    // Later markers and later segments win over this segment's blocks.
+    std::vector<IndexEntry> live;
+    for (const IndexEntry& e : table) {
+      if (e.number > cut || (later_first && e.number >= *later_first)) {
+        ++report.dropped_by_truncation;
+        continue;
+      }
+      live.push_back(e);
+    }
+    for (size_t i = 0; i < in_segment.size(); ++i) {
+      if (!payload_ok[i] && in_segment[i].number <= cut) {
+        report.damaged.push_back({c.id, in_segment[i].offset, in_segment[i].number});
+      }
+    }
+    for (uint64_t mk : markers) cut = std::min(cut, mk);
+    if (!live.empty()) later_first = std::min(later_first.value_or(UINT64_MAX), live.front().number);
+    report.blocks += live.size();
+
+    m.set_has_blocks(!live.empty());
+    if (!live.empty()) {
+      m.set_first_block(live.front().number);
+      m.set_last_block(live.back().number);
+      m.set_record_count(live.size());
+    }
+    MetaStore::Batch batch;
+    if (!sealed) {
+      RETURN_IF_ERROR(file->Sync());  // what is kept becomes durable
+      m.set_state(proto::SEGMENT_ACTIVE);
+      m.set_synced_offset(scan.end == 0 ? kSegmentHeaderSize : scan.end);
+      uint32_t epoch = scan.max_epoch;
+      if (it != old.segments.end()) epoch = std::max(epoch, it->second.epoch());
+      m.set_epoch(epoch + 1);
+      for (const IndexEntry& e : live) {
+        RETURN_IF_ERROR(meta->EnsureShard(e.number / shard_blocks));
+        proto::BlockLocation bl;
+        bl.set_segment_id(c.id);
+        bl.set_offset(e.offset);
+        bl.set_length(e.length);
+        std::optional<RecordHeader> rh =
+            DecodeRecordHeader(std::string_view(bytes.data() + e.offset, kRecordHeaderSize), seed);
+        bl.set_checksum(rh ? rh->payload_checksum : 0);
+        batch.PutJournal(e.number / shard_blocks, e.number, bl);
+      }
+    }
+    if (options.key_extractor && map) {
+      for (const IndexEntry& e : live) {
+        if (e.offset + RecordSize(e.length) > bytes.size()) continue;
+        std::optional<std::string> key = options.key_extractor(bytes.substr(e.offset + kRecordHeaderSize, e.length));
+        if (key) batch.PutKey(*key, e.number);
+      }
+    } else if (options.key_extractor) {
+      // The file was rewritten (resealed or trimmed): read the payloads again.
+      for (const IndexEntry& e : live) {
+        std::string payload(e.length, '\0');
+        ASSIGN_OR_RETURN(size_t got, file->Read(e.offset + kRecordHeaderSize, payload.data(), payload.size()));
+        if (got != payload.size()) continue;
+        std::optional<std::string> key = options.key_extractor(payload);
+        if (key) batch.PutKey(*key, e.number);
+      }
+    }
+    batch.PutSegment(m);
+    RETURN_IF_ERROR(meta->Write(batch, /*sync=*/false));
+  }
+  MetaStore::Batch final_batch;
+  final_batch.PutManifest(manifest);
+  RETURN_IF_ERROR(meta->Write(final_batch, /*sync=*/true));
+  RETURN_IF_ERROR(meta->Close());
+  meta.reset();
+
+  // Swap in the new meta/; the old one is kept, never deleted.
+  ASSIGN_OR_RETURN(bool had_meta, fs->Exists(dir + "/meta"));
+  if (had_meta) {
+    report.old_meta = dir + "/meta.old-" + UtcStamp();
+    for (int i = 2; std::filesystem::exists(report.old_meta); ++i) {
+      report.old_meta = absl::StrCat(dir, "/meta.old-", UtcStamp(), "-", i);
+    }
+    RETURN_IF_ERROR(fs->Rename(dir + "/meta", report.old_meta));
+  }
+  RETURN_IF_ERROR(fs->Rename(new_meta, dir + "/meta"));
+  RETURN_IF_ERROR(fs->SyncDir(dir));
+  return report;
+}
+
+}  // namespace segstore
