@@ -18,12 +18,14 @@ TailRecoveryPlan PlanTailRecovery(const TailRecoveryInput& in) {
   plan.next_epoch = std::max(in.epoch, scan.max_epoch) + 1;
 
   std::vector<const ScannedRecord*> live;
+  std::vector<std::pair<uint64_t, uint64_t>> marker_at;  // (offset, number)
   for (const ScannedRecord& r : scan.records) {
     if (r.type == RecordType::kBlock) {
       live.push_back(&r);
     } else if (r.type == RecordType::kTruncate) {
       while (!live.empty() && live.back()->number > r.number) live.pop_back();
       plan.markers.push_back(r.number);
+      marker_at.emplace_back(r.offset, r.number);
     }
   }
   std::map<uint64_t, const proto::BlockLocation*> journal;
@@ -42,6 +44,41 @@ TailRecoveryPlan PlanTailRecovery(const TailRecoveryInput& in) {
     }
     if (it != journal.end()) journal.erase(it);  // rewritten below
     plan.journal_add.push_back(e);
+  }
+  // A journaled block whose record lies in a damaged range of the durable
+  // part stays indexed, so reading it is DataLoss naming the place rather
+  // than NotFound (unless a later truncation marker removed it).
+  auto in_gap = [&](uint64_t off) {
+    for (const ScannedGap& g : plan.skipped) {
+      if (off >= g.begin && off < g.end) return true;
+    }
+    return false;
+  };
+  auto truncated = [&](uint64_t n, uint64_t off) {
+    for (const auto& [m_off, m] : marker_at) {
+      if (m_off > off && m < n) return true;
+    }
+    return false;
+  };
+  bool kept_damaged = false;
+  for (auto it = journal.begin(); it != journal.end();) {
+    const proto::BlockLocation& loc = *it->second;
+    if (loc.segment_id() == in.segment_id && loc.offset() < in.synced_offset && in_gap(loc.offset()) &&
+        !truncated(it->first, loc.offset())) {
+      plan.live.push_back({it->first, loc.offset(), loc.length()});
+      plan.damaged.push_back(it->first);
+      kept_damaged = true;
+      it = journal.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (kept_damaged) {
+    std::sort(plan.live.begin(), plan.live.end(),
+              [](const IndexEntry& a, const IndexEntry& b) { return a.number < b.number; });
+    plan.live.erase(std::unique(plan.live.begin(), plan.live.end(),
+                                [](const IndexEntry& a, const IndexEntry& b) { return a.number == b.number; }),
+                    plan.live.end());
   }
   for (const auto& [n, loc] : journal) {
     plan.journal_drop.push_back(n);

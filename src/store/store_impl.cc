@@ -467,6 +467,12 @@ absl::Status StoreImpl::RecoverActiveTail() {
     RETURN_IF_ERROR(file->Sync());
     batch.PutSegment(ActiveMeta(info));
     RETURN_IF_ERROR(meta_->Write(batch, /*sync=*/true));
+    if (size < info.capacity) {
+      // The file was cut short (a damaged tail): reserve its space again so
+      // that appends cannot hit ENOSPC, and map all of it.
+      RETURN_IF_ERROR(file->Allocate(0, info.capacity));
+      ASSIGN_OR_RETURN(map, fs_->Map(path, 0, info.capacity));
+    }
     active_file_ = std::move(file);
   }
   {

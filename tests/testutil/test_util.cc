@@ -102,7 +102,7 @@ std::vector<std::string> SegmentFiles(const std::string& store_dir) {
 
 std::string TestDataDir() {
   const char* d = std::getenv("SEGSTORE_TEST_DATA");
-  return d != nullptr ? d : "";
+  return d != nullptr ? d : SEGSTORE_TEST_DATA_DIR;  // the CMake cache variable
 }
 
 }  // namespace segstore::testing
