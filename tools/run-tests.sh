@@ -25,6 +25,15 @@ run_normal() {
   local args=(--output-on-failure -j "$jobs")
   if [ "${FAST:-0}" = 1 ]; then args+=(-LE long); fi
   ctest --test-dir build "${args[@]}"
+  echo "== install, then build a program against it with find_package(segstore) ==" >&2
+  local tmp
+  tmp=$(mktemp -d)
+  cmake --install build --prefix "$tmp/prefix" >/dev/null
+  cmake -S tests/consumer -B "$tmp/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+  cmake --build "$tmp/consumer" >/dev/null
+  LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/consumer/consumer" "$tmp/store"
+  "$tmp/prefix/bin/segstore" --help >/dev/null
+  rm -rf "$tmp"
 }
 
 run_asan() {
