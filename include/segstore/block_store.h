@@ -6,7 +6,9 @@
 //
 // Thread safety: every method may be called from any number of threads at
 // once. Writers (Put, Append, TruncateAfter, Sync) are serialized among
-// themselves; readers never wait for a writer's I/O.
+// themselves; readers never wait for a writer's I/O. Close() (and the
+// destructor) must not race with other calls; after Close() they return
+// FailedPrecondition, while Blocks already returned stay valid.
 //
 // Errors are absl::Status values: InvalidArgument for bad input, NotFound for
 // an absent block, AlreadyExists / FailedPrecondition for numbering rule

@@ -58,6 +58,7 @@ std::optional<uint64_t> ParseShardName(const std::string& name) {
 template <typename Message>
 absl::Status ParseValue(const rocksdb::Slice& value, std::string_view cf, std::string_view key,
                         Message* out) {
+  // protobuf sizes are int; the check makes the cast exact.
   if (value.size() > INT32_MAX || !out->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
     return absl::DataLossError(absl::StrCat("meta/ column family ", AV(cf), " key ", AV(key),
                                             ": value does not parse (run `segstore rebuild-index`)"));

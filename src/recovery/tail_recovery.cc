@@ -5,6 +5,7 @@
 
 #include "segment/format.h"
 #include "segment/record.h"
+#include "util/coding.h"
 
 namespace segstore::internal {
 
@@ -80,6 +81,14 @@ TailRecoveryPlan PlanTailRecovery(const TailRecoveryInput& in) {
                                 [](const IndexEntry& a, const IndexEntry& b) { return a.number == b.number; }),
                     plan.live.end());
   }
+  uint64_t end = plan.end;
+  for (const ScannedGap& g : plan.skipped) end = std::max(end, g.end);
+  for (const IndexEntry& e : plan.live) {
+    if (e.length <= in.capacity && e.offset <= in.capacity - RecordSize(e.length)) {
+      end = std::max(end, e.offset + RecordSize(e.length));
+    }
+  }
+  plan.end = std::min(AlignUp8(end), in.capacity & ~uint64_t{7});
   for (const auto& [n, loc] : journal) {
     plan.journal_drop.push_back(n);
     if (loc->offset() >= plan.end && loc->length() <= kMaxSegmentSize) {

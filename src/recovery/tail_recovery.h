@@ -23,6 +23,7 @@ struct TailRecoveryInput {
   uint64_t segment_id = 0;
   uint64_t seed = 0;       // RecordSeed of the segment
   uint64_t synced_offset = 0;  // durable part: damage below it is bit rot
+  uint64_t capacity = 0;       // the segment's preallocated size
   uint32_t epoch = 0;      // the epoch recorded in the segment's metadata
   // Journal entries that point into this segment, by block number.
   std::vector<std::pair<uint64_t, proto::BlockLocation>> journal;
@@ -34,7 +35,10 @@ struct TailRecoveryPlan {
   std::vector<uint64_t> markers;       // TruncateAfter markers, in file order
   std::vector<IndexEntry> journal_add; // live blocks the journal lacks or has wrong
   std::vector<uint64_t> journal_drop;  // journaled numbers that are not live
-  uint64_t end = 0;                    // where the next record goes
+  // Where the next record goes: past the last valid record and past the
+  // extent of every damaged record that stays indexed, 8-byte aligned, so
+  // that new writes never land inside a damaged range.
+  uint64_t end = 0;
   uint64_t bytes_cut = 0;              // bytes of dropped journaled records past end
   uint32_t next_epoch = 1;             // epoch for records written from now on
   std::vector<ScannedGap> skipped;

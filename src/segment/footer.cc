@@ -46,10 +46,11 @@ std::string EncodeFooter(uint64_t segment_id, uint64_t generation,
 absl::StatusOr<FooterContents> DecodeFooter(std::string_view payload, uint64_t file_size,
                                             std::string_view where) {
   proto::SegmentFooter f;
-  if (!f.ParseFromArray(payload.data(), static_cast<int>(std::min<size_t>(payload.size(), INT32_MAX))) ||
-      payload.size() > INT32_MAX) {
+  // protobuf sizes are int; the check makes the cast exact.
+  if (payload.size() > INT32_MAX || !f.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
     return absl::DataLossError(absl::StrCat(AV(where), ": footer does not parse"));
   }
+  // Repeated-field sizes are int, so every index below fits the int casts.
   const size_t count = static_cast<size_t>(f.number_deltas_size());
   if (f.offset_deltas_size() != f.number_deltas_size() || f.lengths_size() != f.number_deltas_size() ||
       f.record_count() != count) {

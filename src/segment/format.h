@@ -41,6 +41,10 @@ enum class RecordType : uint32_t {
   kFooter = 3,    // payload = SegmentFooter; the last record of a sealed file
 };
 
+// A segment is sealed once it holds this many records, so that its footer
+// (at most 30 bytes a record) stays far below protobuf's 2 GiB message limit.
+inline constexpr uint64_t kMaxRecordsPerSegment = uint64_t{1} << 24;
+
 inline constexpr uint64_t kMinSegmentSize = uint64_t{64} << 10;
 inline constexpr uint64_t kMaxSegmentSize = uint64_t{1} << 40;
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "segment/record.h"
 #include "util/checksum.h"
+#include "util/coding.h"
 
 namespace segstore::internal {
 namespace {
@@ -88,7 +89,7 @@ ScanResult ScanSegment(std::string_view file, uint64_t start, uint64_t durable_e
       continue;
     }
     if (pos >= durable_end) {
-      result.end = pos;
+      result.end = AlignUp8(pos);  // a skip may stop at an unaligned durable_end
       result.end_reason = why;
       return result;
     }

@@ -287,6 +287,7 @@ absl::Status StoreImpl::LoadSegments() {
     if (info.sealed) ++sealed;
     infos.push_back(info);
   }
+  if (!metas.empty()) active_meta_on_open_ = metas.back();
   {
     MutexLock w(&write_mu_);
     next_segment_id_ = infos.empty() ? 1 : infos.back().id + 1;
@@ -346,8 +347,7 @@ absl::Status StoreImpl::RecoverActiveTail() {
       }
     }
   }
-  ASSIGN_OR_RETURN(std::vector<proto::SegmentMeta> metas, meta_->ReadSegments());
-  meta = metas.back();
+  meta = active_meta_on_open_;
   const std::string path = SegmentPath(info.id);
   const bool ro = options_.read_only;
   absl::StatusOr<std::unique_ptr<File>> opened = fs_->Open(path, ro ? OpenMode::kRead : OpenMode::kReadWrite);
@@ -373,6 +373,7 @@ absl::Status StoreImpl::RecoverActiveTail() {
   in.seed = Seed(info.id);
   in.synced_offset = std::min(meta.synced_offset(), size);
   in.epoch = meta.epoch();
+  in.capacity = std::max(info.capacity, size);
   // Journal entries of the tail: numbers above the last sealed block.
   for (uint64_t shard : meta_->LiveShards()) {
     if (shard < ShardOf(prev_highest_plus1)) continue;
@@ -644,8 +645,11 @@ absl::Status StoreImpl::EnsureRoom(uint64_t record_bytes) {
     }
   }
   if (have_active) {
-    const uint64_t need = record_bytes + FooterReserve(records + active_markers_.size() + 1);
-    if (info.used <= info.capacity && need <= info.capacity - info.used) return absl::OkStatus();
+    const uint64_t entries = records + active_markers_.size() + 1;
+    const uint64_t need = record_bytes + FooterReserve(entries);
+    if (info.used <= info.capacity && need <= info.capacity - info.used && entries <= kMaxRecordsPerSegment) {
+      return absl::OkStatus();
+    }
     if (records == 0 && active_markers_.empty() && info.used == kSegmentHeaderSize) {
       return absl::InvalidArgumentError(absl::StrCat("record of ", record_bytes, " bytes does not fit segment ",
                                                      info.id, " of ", info.capacity, " bytes"));
@@ -946,6 +950,7 @@ absl::Status StoreImpl::Close() {
   MutexLock w(&write_mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;
+  closed_for_reads_.store(true, std::memory_order_release);
   absl::Status s;
   if (!options_.read_only) {
     bool failed;
@@ -1097,7 +1102,13 @@ absl::StatusOr<Block> StoreImpl::ReadAt(const Location& loc, const ReadOptions& 
   return BlockAccess::Make(e.number, std::move(pin), payload.data(), payload.size());
 }
 
+absl::Status StoreImpl::CheckOpen() const {
+  if (closed_for_reads_.load(std::memory_order_acquire)) return absl::FailedPreconditionError("store is closed");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Block> StoreImpl::Get(BlockNumber n, const ReadOptions& options) {
+  RETURN_IF_ERROR(CheckOpen());
   RETURN_IF_ERROR(NumberInRange(n));
   ASSIGN_OR_RETURN(Location loc, Locate(n));
   return ReadAt(loc, options);
@@ -1105,6 +1116,7 @@ absl::StatusOr<Block> StoreImpl::Get(BlockNumber n, const ReadOptions& options) 
 
 absl::StatusOr<std::vector<Block>> StoreImpl::GetRange(BlockNumber start, uint64_t count,
                                                        const ReadOptions& options) {
+  RETURN_IF_ERROR(CheckOpen());
   RETURN_IF_ERROR(NumberInRange(start));
   std::vector<Block> out;
   if (count == 0) return out;
@@ -1156,6 +1168,7 @@ absl::StatusOr<std::vector<Block>> StoreImpl::GetRange(BlockNumber start, uint64
 }
 
 absl::StatusOr<BlockNumber> StoreImpl::FindByKey(std::string_view key) {
+  RETURN_IF_ERROR(CheckOpen());
   if (!options_.key_extractor) {
     return absl::FailedPreconditionError("FindByKey needs Options::key_extractor");
   }
@@ -1172,7 +1185,7 @@ absl::StatusOr<BlockNumber> StoreImpl::FindByKey(std::string_view key) {
 }
 
 bool StoreImpl::Contains(BlockNumber n) {
-  if (n > kMaxBlockNumber) return false;
+  if (n > kMaxBlockNumber || !CheckOpen().ok()) return false;
   return Locate(n).ok();
 }
 

@@ -20,6 +20,7 @@
 #ifndef SEGSTORE_SRC_STORE_STORE_IMPL_H_
 #define SEGSTORE_SRC_STORE_STORE_IMPL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -133,6 +134,7 @@ class StoreImpl final : public BlockStore {
   bool IsHotLocked(size_t index) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_);
   std::optional<BlockNumber> HighestLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_);
 
+  absl::Status CheckOpen() const;
   std::string SegmentPath(uint64_t id) const;
   uint64_t Seed(uint64_t segment_id) const { return RecordSeed(uuid_, segment_id); }
   uint64_t ShardOf(BlockNumber n) const { return n / shard_blocks_; }
@@ -149,6 +151,8 @@ class StoreImpl final : public BlockStore {
   StoreUuid uuid_{};
   uint64_t shard_blocks_ = 1;
   RecoveryReport report_;
+  proto::SegmentMeta active_meta_on_open_;  // the newest segment's metadata, read once
+  std::atomic<bool> closed_for_reads_{false};
 
   Mutex write_mu_ ABSL_ACQUIRED_BEFORE(state_mu_);
   std::unique_ptr<File> active_file_ ABSL_GUARDED_BY(write_mu_);

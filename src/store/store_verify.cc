@@ -13,6 +13,7 @@
 namespace segstore::internal {
 
 absl::StatusOr<VerifyReport> StoreImpl::Verify(bool deep) {
+  RETURN_IF_ERROR(CheckOpen());
   VerifyReport report;
   std::vector<SegmentInfo> segments;
   std::vector<IndexEntry> active_entries;
