@@ -64,8 +64,11 @@ absl::StatusOr<SealedFooter> SealSegmentFile(File& file, uint64_t end, uint64_t 
   RETURN_IF_ERROR(file.Write(trailer_at, EncodeTrailer({out.footer_offset, out.footer_length})));
   out.file_size = trailer_at + kTrailerSize;
   RETURN_IF_ERROR(file.Sync());
-  RETURN_IF_ERROR(file.Truncate(out.file_size));
-  RETURN_IF_ERROR(file.Sync());
+  // Trimming only gives back the preallocated tail: if it fails the segment
+  // is still complete (readers find the footer through the metadata, and
+  // rebuild-index through the scan), so the seal goes on.
+  out.trimmed = file.Truncate(out.file_size).ok();
+  if (out.trimmed) RETURN_IF_ERROR(file.Sync());
   return out;
 }
 

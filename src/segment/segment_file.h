@@ -35,6 +35,7 @@ struct SealedFooter {
   uint64_t footer_length = 0;
   uint64_t footer_checksum = 0;
   uint64_t file_size = 0;  // after trimming
+  bool trimmed = true;     // false: the preallocated tail is still there
 };
 
 // Writes the footer record at `end` and the trailer after it, syncs, trims

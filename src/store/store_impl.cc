@@ -73,7 +73,7 @@ SegmentInfo FromMeta(const proto::SegmentMeta& m) {
   s.last = m.last_block();
   s.count = m.record_count();
   s.used = s.sealed ? m.file_size() : m.synced_offset();
-  s.footer = {m.footer_offset(), m.footer_length(), m.footer_checksum(), m.file_size()};
+  s.footer = {m.footer_offset(), m.footer_length(), m.footer_checksum(), m.file_size(), !m.untrimmed()};
   return s;
 }
 
@@ -91,6 +91,7 @@ proto::SegmentMeta SealedMeta(const SegmentInfo& s) {
   m.set_footer_length(s.footer.footer_length);
   m.set_footer_checksum(s.footer.footer_checksum);
   m.set_file_size(s.footer.file_size);
+  m.set_untrimmed(!s.footer.trimmed);
   m.set_tier(proto::TIER_HOT);
   return m;
 }
@@ -319,6 +320,28 @@ absl::Status StoreImpl::RemovePendingAndOrphans() {
   // a file (with no records) under the next id.
   ASSIGN_OR_RETURN(bool orphan, fs_->Exists(SegmentPath(next)));
   if (orphan) pending.push_back(next);
+  // Sealed segments whose trim failed give back their preallocated tail now,
+  // while nothing maps them.
+  std::vector<SegmentInfo> untrimmed;
+  {
+    MutexLock lock(&state_mu_);
+    for (const SegmentInfo& s : segments_) {
+      if (s.sealed && !s.footer.trimmed) untrimmed.push_back(s);
+    }
+  }
+  for (SegmentInfo& s : untrimmed) {
+    ASSIGN_OR_RETURN(std::unique_ptr<File> f, fs_->Open(SegmentPath(s.id), OpenMode::kReadWrite));
+    RETURN_IF_ERROR(f->Truncate(s.footer.file_size));
+    RETURN_IF_ERROR(f->Sync());
+    s.footer.trimmed = true;
+    MetaStore::Batch b;
+    b.PutSegment(SealedMeta(s));
+    RETURN_IF_ERROR(meta_->Write(b, /*sync=*/true));
+    MutexLock lock(&state_mu_);
+    for (SegmentInfo& t : segments_) {
+      if (t.id == s.id) t.footer.trimmed = true;
+    }
+  }
   if (pending.empty()) return absl::OkStatus();
   RETURN_IF_ERROR(DeleteSegmentFiles(pending));
   report_.orphan_files_removed += pending.size();

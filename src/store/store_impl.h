@@ -51,7 +51,7 @@ struct SegmentInfo {
   uint64_t last = 0;
   uint64_t count = 0;
   uint64_t used = 0;     // active: end of data; sealed: file size
-  SealedFooter footer;   // sealed only
+  SealedFooter footer;   // sealed only (footer.trimmed false: tail not yet trimmed)
 };
 
 class StoreImpl final : public BlockStore {

@@ -48,7 +48,7 @@ absl::StatusOr<VerifyReport> StoreImpl::Verify(bool deep) {
       continue;
     }
     if (header->segment_id != info.id) problem(0, absl::StrCat("segment header says id ", header->segment_id));
-    if (info.sealed && *size != info.used) {
+    if (info.sealed && *size != info.used && (info.footer.trimmed || *size < info.used)) {
       problem(0, absl::StrCat("file is ", *size, " bytes, the index says ", info.used));
     }
     absl::StatusOr<std::shared_ptr<const ReadOnlyMapping>> map = fs_->Map(path, 0, *size);

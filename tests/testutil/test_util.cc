@@ -241,4 +241,25 @@ std::string RunChild(const std::vector<std::string>& argv, int* status) {
   return out;
 }
 
+bool ExpectBlockEq(BlockStore& store, BlockNumber n, std::string_view want) {
+  absl::StatusOr<Block> b = store.Get(n);
+  if (!b.ok()) {
+    ADD_FAILURE() << "block " << n << ": " << b.status();
+    return false;
+  }
+  if (b->number() != n) {
+    ADD_FAILURE() << "Get(" << n << ") returned block " << b->number();
+    return false;
+  }
+  if (b->data().size() != want.size()) {
+    ADD_FAILURE() << "block " << n << ": " << b->data().size() << " bytes, want " << want.size();
+    return false;
+  }
+  if (b->data() != want) {
+    ADD_FAILURE() << "block " << n << ": bytes differ";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace segstore::testing

@@ -113,6 +113,10 @@ int WaitChild(Child& child);
 // waitpid status.
 std::string RunChild(const std::vector<std::string>& argv, int* status);
 
+// Asserts (gtest, non-fatal to the caller's control flow) that block n of
+// the store holds exactly `want`; returns whether it did.
+bool ExpectBlockEq(BlockStore& store, BlockNumber n, std::string_view want);
+
 }  // namespace segstore::testing
 
 #endif  // SEGSTORE_TESTS_TESTUTIL_TEST_UTIL_H_

@@ -1,0 +1,139 @@
+// Kill -9 of a writer process at random points: the kill_writer helper
+// appends blocks (payload derived from the number alone) and prints each
+// acknowledged number; the parent SIGKILLs it after a random number of acks
+// (sometimes before any, so the kill can land inside Open's recovery), then
+// reopens and checks the contract:
+//  - every acknowledged block is present and byte-identical,
+//  - the survivors are a prefix of the write order: [0, highest], no holes,
+//  - appending afterwards works and survives another reopen.
+// The same store is reused across rounds, so later rounds kill writers that
+// are recovering or extending what earlier rounds left, across seals.
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "testutil/test_util.h"
+
+#ifndef SEGSTORE_KILL_WRITER
+#error "SEGSTORE_KILL_WRITER must name the kill_writer program"
+#endif
+
+namespace segstore {
+namespace {
+
+using testing::NumberedPayload;
+using testing::ScratchDir;
+
+constexpr uint64_t kSeed = 11;
+constexpr uint64_t kSegmentSize = 64 << 10;
+constexpr size_t kMaxSize = 3000;
+constexpr int kRounds = 20;
+
+std::string Want(BlockNumber n) { return NumberedPayload(kSeed, n, 0, kMaxSize); }
+
+Options StoreOptions() { return testing::SmallOptions(kSegmentSize); }
+
+// Checks that the store holds exactly blocks [0, count) with their bytes.
+void ExpectPrefix(BlockStore& store, uint64_t count) {
+  ASSERT_EQ(store.BlockCount(), count);
+  if (count == 0) {
+    ASSERT_FALSE(store.HighestNumber().has_value());
+    return;
+  }
+  ASSERT_EQ(store.LowestNumber(), 0u);
+  ASSERT_EQ(store.HighestNumber(), count - 1);
+  for (BlockNumber n = 0; n < count; ++n) {
+    ASSERT_TRUE(testing::ExpectBlockEq(store, n, Want(n)));
+  }
+  absl::StatusOr<std::vector<Block>> range = store.GetRange(0, count + 10);
+  ASSERT_OK(range);
+  ASSERT_EQ(range->size(), count);  // 64 MiB max_range_bytes: never capped here
+  for (BlockNumber n = 0; n < count; ++n) ASSERT_EQ((*range)[n].number(), n);
+}
+
+// SEGSTORE_KILL_TEST_SEED varies the kill points for stress runs.
+uint64_t SeedBase() {
+  const char* e = std::getenv("SEGSTORE_KILL_TEST_SEED");
+  return e != nullptr ? std::strtoull(e, nullptr, 10) : 0;
+}
+
+TEST(KillTest, AcknowledgedBlocksSurviveKill9) {
+  ScratchDir dir;
+  const uint64_t seed_base = SeedBase();
+  uint64_t present = 0;  // blocks [0, present) are in the store
+  uint64_t total_acks = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE(::testing::Message() << "round " << round);
+    std::mt19937_64 rng(seed_base * 1000003 + static_cast<uint64_t>(round) * 7919 + 1);
+    const bool kill_early = round % 5 == 4;  // kill without waiting for an ack
+    const uint64_t target = kill_early ? 0 : 1 + rng() % 300;
+    const uint64_t sync_every = round % 3 == 0 ? 0 : 1 + rng() % 40;
+
+    testing::Child child = testing::SpawnChild(
+        {SEGSTORE_KILL_WRITER, "dir=" + dir.path(), "seed=" + std::to_string(kSeed),
+         "segment_size=" + std::to_string(kSegmentSize), "max_size=" + std::to_string(kMaxSize),
+         "sync_every=" + std::to_string(sync_every), "end=hang"});
+    ASSERT_GT(child.pid, 0);
+    std::vector<BlockNumber> acks;
+    std::string buf, line;
+    if (kill_early) {
+      ::usleep(static_cast<useconds_t>(rng() % 150'000));
+    } else {
+      while (acks.size() < target && testing::ReadLine(child.out_fd, &buf, &line)) {
+        acks.push_back(std::stoull(line));
+      }
+      ASSERT_EQ(acks.size(), target) << "the writer died before " << target << " acks";
+    }
+    ASSERT_EQ(::kill(child.pid, SIGKILL), 0);
+    // Acks written before the kill are still in the pipe: they count too.
+    while (testing::ReadLine(child.out_fd, &buf, &line)) acks.push_back(std::stoull(line));
+    const int status = testing::WaitChild(child);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "the writer ended by itself (status " << status << ")";
+    for (size_t i = 0; i < acks.size(); ++i) {
+      ASSERT_EQ(acks[i], present + i) << "the writer appended out of order";
+    }
+    total_acks += acks.size();
+    const uint64_t acked_end = present + acks.size();
+
+    {
+      absl::StatusOr<std::unique_ptr<BlockStore>> s = BlockStore::Open(StoreOptions(), dir.path());
+      ASSERT_OK(s);
+      BlockStore& store = **s;
+      const uint64_t count = store.BlockCount();
+      SCOPED_TRACE(::testing::Message() << acks.size() << " acks, " << count << " blocks; "
+                                        << store.LastRecoveryReport().ToString());
+      ASSERT_GE(count, acked_end) << "an acknowledged block was lost";
+      ASSERT_TRUE(store.LastRecoveryReport().damaged.empty());
+      ASSERT_TRUE(store.LastRecoveryReport().skipped.empty());
+      ASSERT_NO_FATAL_FAILURE(ExpectPrefix(store, count));
+      // Append a few more in this process, then a clean close.
+      for (BlockNumber n = count; n < count + 5; ++n) {
+        absl::StatusOr<BlockNumber> got = store.Append(Want(n));
+        ASSERT_OK(got);
+        ASSERT_EQ(*got, n);
+      }
+      present = count + 5;
+      ASSERT_OK(store.Close());
+    }
+    absl::StatusOr<std::unique_ptr<BlockStore>> s = BlockStore::Open(StoreOptions(), dir.path());
+    ASSERT_OK(s);
+    EXPECT_TRUE((*s)->LastRecoveryReport().clean) << (*s)->LastRecoveryReport().ToString();
+    ASSERT_NO_FATAL_FAILURE(ExpectPrefix(**s, present));
+    ASSERT_OK((*s)->Close());
+  }
+  EXPECT_GT(total_acks, 1000u);
+  std::vector<std::string> files = testing::SegmentFiles(dir.path());
+  EXPECT_GT(files.size(), 5u) << "the rounds should have crossed several seals";
+}
+
+}  // namespace
+}  // namespace segstore
