@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace segstore {
@@ -27,6 +28,11 @@ struct DamagedBlock {
   uint64_t offset = 0;
   uint64_t number = 0;
 };
+
+// "; skipped damaged bytes [b, e) of segment s: why" and "; block n at
+// segment s offset o is damaged ..." for each entry (reports share it).
+std::string DescribeDamage(const std::vector<SkippedRange>& skipped, const std::vector<DamagedBlock>& damaged,
+                           std::string_view damaged_note);
 
 struct RecoveryReport {
   bool clean = true;                   // nothing was repaired or cut

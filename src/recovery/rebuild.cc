@@ -34,14 +34,7 @@ std::string RebuildReport::ToString() const {
                                resealed, " resealed): ", blocks, " block(s) indexed, ", bytes_read,
                                " bytes read");
   if (dropped_by_truncation > 0) absl::StrAppend(&s, "; ", dropped_by_truncation, " record(s) removed by TruncateAfter");
-  for (const SkippedRange& r : skipped) {
-    absl::StrAppend(&s, "; skipped damaged bytes [", r.begin, ", ", r.end, ") of segment ", r.segment_id, ": ",
-                    r.reason);
-  }
-  for (const DamagedBlock& d : damaged) {
-    absl::StrAppend(&s, "; block ", d.number, " at segment ", d.segment_id, " offset ", d.offset,
-                    " is damaged (kept in the index; reading it is DataLoss)");
-  }
+  absl::StrAppend(&s, DescribeDamage(skipped, damaged, "kept in the index; reading it is DataLoss"));
   for (const std::string& i : ignored) absl::StrAppend(&s, "; ignored ", i);
   if (!old_meta.empty()) absl::StrAppend(&s, "; previous meta/ kept as ", old_meta);
   return s;
@@ -213,18 +206,12 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
     std::vector<IndexEntry> in_segment;
     std::vector<bool> payload_ok;
     std::vector<uint64_t> markers;
-    for (const ScannedRecord& r : scan.records) {
-      if (r.type == RecordType::kBlock) {
-        in_segment.push_back({r.number, r.offset, r.length});
-        payload_ok.push_back(r.payload_ok);
-      } else if (r.type == RecordType::kTruncate) {
-        while (!in_segment.empty() && in_segment.back().number > r.number) {
-          in_segment.pop_back();
-          payload_ok.pop_back();
-        }
-        markers.push_back(r.number);
-      }
+    std::vector<const ScannedRecord*> marker_records;
+    for (const ScannedRecord* r : LiveBlocks(scan, &marker_records)) {
+      in_segment.push_back({r->number, r->offset, r->length});
+      payload_ok.push_back(r->payload_ok);
     }
+    for (const ScannedRecord* r : marker_records) markers.push_back(r->number);
     // Sealed: keep a readable footer as the index (it also lists blocks whose
     // records are damaged, so reading them is DataLoss rather than NotFound);
     // write a new one from the scan if it is missing or damaged.

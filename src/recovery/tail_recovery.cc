@@ -18,17 +18,9 @@ TailRecoveryPlan PlanTailRecovery(const TailRecoveryInput& in) {
   plan.footer = scan.footer;
   plan.next_epoch = std::max(in.epoch, scan.max_epoch) + 1;
 
-  std::vector<const ScannedRecord*> live;
-  std::vector<std::pair<uint64_t, uint64_t>> marker_at;  // (offset, number)
-  for (const ScannedRecord& r : scan.records) {
-    if (r.type == RecordType::kBlock) {
-      live.push_back(&r);
-    } else if (r.type == RecordType::kTruncate) {
-      while (!live.empty() && live.back()->number > r.number) live.pop_back();
-      plan.markers.push_back(r.number);
-      marker_at.emplace_back(r.offset, r.number);
-    }
-  }
+  std::vector<const ScannedRecord*> marker_records;
+  std::vector<const ScannedRecord*> live = LiveBlocks(scan, &marker_records);
+  for (const ScannedRecord* m : marker_records) plan.markers.push_back(m->number);
   std::map<uint64_t, const proto::BlockLocation*> journal;
   for (const auto& [n, loc] : in.journal) journal[n] = &loc;
 
@@ -56,8 +48,8 @@ TailRecoveryPlan PlanTailRecovery(const TailRecoveryInput& in) {
     return false;
   };
   auto truncated = [&](uint64_t n, uint64_t off) {
-    for (const auto& [m_off, m] : marker_at) {
-      if (m_off > off && m < n) return true;
+    for (const ScannedRecord* m : marker_records) {
+      if (m->offset > off && m->number < n) return true;
     }
     return false;
   };

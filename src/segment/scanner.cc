@@ -106,4 +106,17 @@ ScanResult ScanSegment(std::string_view file, uint64_t start, uint64_t durable_e
   }
 }
 
+std::vector<const ScannedRecord*> LiveBlocks(const ScanResult& scan, std::vector<const ScannedRecord*>* markers) {
+  std::vector<const ScannedRecord*> live;
+  for (const ScannedRecord& r : scan.records) {
+    if (r.type == RecordType::kBlock) {
+      live.push_back(&r);
+    } else if (r.type == RecordType::kTruncate) {
+      while (!live.empty() && live.back()->number > r.number) live.pop_back();
+      if (markers != nullptr) markers->push_back(&r);
+    }
+  }
+  return live;
+}
+
 }  // namespace segstore::internal

@@ -56,6 +56,12 @@ struct ScanResult {
 ScanResult ScanSegment(std::string_view file, uint64_t start, uint64_t durable_end, uint64_t seed,
                        bool verify_payload = true);
 
+// The block records of a scan that survive the segment's own TruncateAfter
+// markers (a marker for n drops the earlier blocks above n), in file order.
+// The markers themselves go to *markers when given.
+std::vector<const ScannedRecord*> LiveBlocks(const ScanResult& scan,
+                                             std::vector<const ScannedRecord*>* markers = nullptr);
+
 }  // namespace segstore::internal
 
 #endif  // SEGSTORE_SRC_SEGMENT_SCANNER_H_

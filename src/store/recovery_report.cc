@@ -15,13 +15,20 @@ std::string RecoveryReport::ToString() const {
   }
   if (sealed_interrupted_seal) absl::StrAppend(&s, "; finished an interrupted seal");
   if (orphan_files_removed > 0) absl::StrAppend(&s, "; removed ", orphan_files_removed, " orphan segment file(s)");
+  absl::StrAppend(&s, DescribeDamage(skipped, damaged, "reading it is DataLoss"));
+  return s;
+}
+
+std::string DescribeDamage(const std::vector<SkippedRange>& skipped, const std::vector<DamagedBlock>& damaged,
+                           std::string_view damaged_note) {
+  std::string s;
   for (const SkippedRange& r : skipped) {
     absl::StrAppend(&s, "; skipped damaged bytes [", r.begin, ", ", r.end, ") of segment ", r.segment_id, ": ",
                     r.reason);
   }
   for (const DamagedBlock& d : damaged) {
     absl::StrAppend(&s, "; block ", d.number, " at segment ", d.segment_id, " offset ", d.offset,
-                    " is damaged (payload checksum)");
+                    " is damaged (", absl::string_view(damaged_note.data(), damaged_note.size()), ")");
   }
   return s;
 }

@@ -66,14 +66,7 @@ absl::StatusOr<VerifyReport> StoreImpl::Verify(bool deep) {
     if (info.sealed && !scan.footer) problem(scan.end, "sealed segment has no footer record here: " + scan.end_reason);
 
     // What the files hold (after the segment's own truncation markers).
-    std::vector<const ScannedRecord*> found;
-    for (const ScannedRecord& r : scan.records) {
-      if (r.type == RecordType::kBlock) {
-        found.push_back(&r);
-      } else if (r.type == RecordType::kTruncate) {
-        while (!found.empty() && found.back()->number > r.number) found.pop_back();
-      }
-    }
+    std::vector<const ScannedRecord*> found = LiveBlocks(scan);
     report.records_scanned += found.size();
 
     // What the index says.
