@@ -579,46 +579,61 @@ TEST(RecoveryTest, ShortenedActiveSegmentFillsAndSeals) {
 // reopen: new records go after the last valid record (8-byte aligned), never
 // into the bytes that the damaged record's header still claims.
 //
-// KNOWN BUG (fails at 9788a86): the cut leaves the file at an unaligned size
-// inside record 19; recovery resumes writing at that size (19938, where
-// record 19's header still claims [19888, 20928)), so on the next open the
-// scan steps over the new records and the acknowledged, synced blocks
-// appended after the repair are lost or DataLoss. See the report of the
-// helper that added this test.
+// Regression test (failed at 9788a86, fixed by 7c37d31): the cut left the
+// file at an unaligned size inside record 19 and recovery resumed writing
+// there (19938, while record 19's header still claims [19888, 20928)), so
+// the next open stepped over the new records and lost or damaged
+// acknowledged, synced blocks appended after the repair.
 TEST(RecoveryTest, AppendsAfterACutDurableTailSurviveReopen) {
   constexpr uint64_t kBlocks = 20;
-  ScratchDir dir;
-  ASSERT_NO_FATAL_FAILURE(WriteSynced(dir.path(), kBlocks));
-  const std::string path = SegmentFiles(dir.path()).at(0);
-  std::vector<RawRecord> recs = RawRecords(path);
-  ASSERT_EQ(recs.size(), kBlocks);
-  testing::TruncateFile(path, recs.back().offset + kRecordHeader + 10);
-  {
-    auto store = OpenOrDie(StoreOptions(), dir.path());
-    ASSERT_NE(store, nullptr);
-    const RecoveryReport& r = store->LastRecoveryReport();
-    EXPECT_FALSE(r.clean) << r.ToString();
-    EXPECT_EQ(r.tail_offset % 8, 0u) << "records are 8-byte aligned: " << r.ToString();
-    EXPECT_GE(r.tail_offset, recs.back().offset + kRecordBytes)
-        << "new records would go inside the extent of the damaged record 19: " << r.ToString();
-    for (BlockNumber n = 0; n + 1 < kBlocks; ++n) ExpectBlockEq(*store, n, Want(1, n));
-    for (BlockNumber n = kBlocks; n < kBlocks + 3; ++n) {
-      absl::StatusOr<BlockNumber> got = store->Append(Want(2, n));
-      ASSERT_OK(got);
-      ASSERT_EQ(*got, n);
-      ExpectBlockEq(*store, n, Want(2, n));
+  struct Cut {
+    uint64_t record;  // the file ends inside this record
+    uint64_t into;    // bytes of it that are left
+  };
+  for (Cut cut : {Cut{19, kRecordHeader + 10}, Cut{19, 20}, Cut{19, 0}, Cut{15, kRecordHeader + 500}, Cut{15, 3}}) {
+    SCOPED_TRACE(::testing::Message() << "cut " << cut.into << " bytes into record " << cut.record);
+    ScratchDir dir;
+    ASSERT_NO_FATAL_FAILURE(WriteSynced(dir.path(), kBlocks));
+    const std::string path = SegmentFiles(dir.path()).at(0);
+    std::vector<RawRecord> recs = RawRecords(path);
+    ASSERT_EQ(recs.size(), kBlocks);
+    testing::TruncateFile(path, recs[cut.record].offset + cut.into);
+    {
+      auto store = OpenOrDie(StoreOptions(), dir.path());
+      ASSERT_NE(store, nullptr);
+      const RecoveryReport& r = store->LastRecoveryReport();
+      EXPECT_FALSE(r.clean) << r.ToString();
+      EXPECT_EQ(r.tail_offset % 8, 0u) << "records are 8-byte aligned: " << r.ToString();
+      if (cut.into >= kRecordHeader) {
+        // The header survived and still claims the record's whole extent.
+        EXPECT_GE(r.tail_offset, recs[cut.record].offset + kRecordBytes)
+            << "new records would go inside the extent of the damaged record: " << r.ToString();
+      }
+      for (BlockNumber n = 0; n < cut.record; ++n) ExpectBlockEq(*store, n, Want(1, n));
+      for (BlockNumber n = cut.record; n < kBlocks; ++n) {
+        absl::StatusOr<Block> b = store->Get(n);
+        ASSERT_FALSE(b.ok()) << "block " << n << " was cut off but came back";
+        EXPECT_TRUE(absl::IsNotFound(b.status()) || absl::IsDataLoss(b.status())) << b.status();
+      }
+      // Numbering continues after the highest block still indexed (a damaged
+      // one counts); either way the new blocks are exactly ours.
+      BlockNumber n = store->HighestNumber().value_or(0) + 1;
+      ASSERT_GE(n, cut.record);
+      for (int i = 0; i < 3; ++i, ++n) {
+        absl::StatusOr<BlockNumber> got = store->Append(Want(2, n));
+        ASSERT_OK(got);
+        ASSERT_EQ(*got, n);
+        ExpectBlockEq(*store, n, Want(2, n));
+      }
+      ASSERT_OK(store->Sync());
+      ASSERT_OK(store->Close());
+      auto reopened = OpenOrDie(StoreOptions(), dir.path());
+      ASSERT_NE(reopened, nullptr);
+      SCOPED_TRACE(reopened->LastRecoveryReport().ToString());
+      for (BlockNumber k = 0; k < cut.record; ++k) ExpectBlockEq(*reopened, k, Want(1, k));
+      for (BlockNumber k = n - 3; k < n; ++k) ExpectBlockEq(*reopened, k, Want(2, k));
     }
-    ASSERT_OK(store->Sync());
-    ASSERT_OK(store->Close());
   }
-  auto store = OpenOrDie(StoreOptions(), dir.path());
-  ASSERT_NE(store, nullptr);
-  SCOPED_TRACE(store->LastRecoveryReport().ToString());
-  for (BlockNumber n = 0; n + 1 < kBlocks; ++n) ExpectBlockEq(*store, n, Want(1, n));
-  for (BlockNumber n = kBlocks; n < kBlocks + 3; ++n) ExpectBlockEq(*store, n, Want(2, n));
-  absl::StatusOr<Block> b = store->Get(kBlocks - 1);
-  ASSERT_FALSE(b.ok());
-  EXPECT_TRUE(absl::IsNotFound(b.status()) || absl::IsDataLoss(b.status())) << b.status();
 }
 
 // ---------------------------------------------------------------------------
