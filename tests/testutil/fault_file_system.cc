@@ -87,6 +87,8 @@ void FaultFileSystem::SetSyncIsNoop(bool noop) {
 
 absl::Status FaultFileSystem::Check(FsOp op, const std::string& path) {
   internal::MutexLock lock(&mu_);
+  ++total_calls_;
+  if (!crashed_ && crash_at_ != 0 && total_calls_ >= crash_at_) CrashLocked(crash_mode_, crash_seed_);
   if (crashed_) return internal::ErrnoStatus(EIO, "simulated power loss", path);
   const uint64_t n = ++calls_[static_cast<int>(op)];
   auto it = rules_.find(op);
@@ -120,9 +122,32 @@ void FaultFileSystem::MarkSynced(const std::string& path, File& /*base*/) {
   dirty_.erase(path);
 }
 
+void FaultFileSystem::CrashAtCall(uint64_t k, PowerLoss mode, uint64_t seed) {
+  internal::MutexLock lock(&mu_);
+  total_calls_ = 0;
+  crash_at_ = k;
+  crash_mode_ = mode;
+  crash_seed_ = seed;
+}
+
+uint64_t FaultFileSystem::total_calls() const {
+  internal::MutexLock lock(&mu_);
+  return total_calls_;
+}
+
+bool FaultFileSystem::crashed() const {
+  internal::MutexLock lock(&mu_);
+  return crashed_;
+}
+
 void FaultFileSystem::Crash(PowerLoss mode, uint64_t seed) {
   internal::MutexLock lock(&mu_);
+  CrashLocked(mode, seed);
+}
+
+void FaultFileSystem::CrashLocked(PowerLoss mode, uint64_t seed) {
   crashed_ = true;
+  crash_at_ = 0;
   std::mt19937_64 rng(seed);
   for (auto& [path, d] : dirty_) {
     absl::StatusOr<std::unique_ptr<File>> f = base_->Open(path, OpenMode::kReadWrite);
@@ -162,6 +187,7 @@ void FaultFileSystem::Crash(PowerLoss mode, uint64_t seed) {
 void FaultFileSystem::Restart() {
   internal::MutexLock lock(&mu_);
   crashed_ = false;
+  crash_at_ = 0;
   rules_.clear();
 }
 

@@ -52,6 +52,12 @@ class FaultFileSystem final : public FileSystem {
   // The machine dies: from now on every call fails with EIO. Then the
   // unsynced state is reverted on disk according to mode (seed picks pages).
   void Crash(PowerLoss mode, uint64_t seed);
+  // Crash(mode, seed) right before the k-th call (of any kind) counted from
+  // now is carried out: a crash point at every file-system call.
+  void CrashAtCall(uint64_t k, PowerLoss mode, uint64_t seed);
+  uint64_t total_calls() const;
+  bool crashed() const;
+
   // Back to normal operation (after the store under test was destroyed).
   void Restart();
 
@@ -91,6 +97,11 @@ class FaultFileSystem final : public FileSystem {
   uint64_t injected_ ABSL_GUARDED_BY(mu_) = 0;
   bool sync_noop_ ABSL_GUARDED_BY(mu_) = false;
   bool crashed_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t total_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t crash_at_ ABSL_GUARDED_BY(mu_) = 0;  // 0: none
+  PowerLoss crash_mode_ ABSL_GUARDED_BY(mu_) = PowerLoss::kDropAll;
+  uint64_t crash_seed_ ABSL_GUARDED_BY(mu_) = 0;
+  void CrashLocked(PowerLoss mode, uint64_t seed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::map<std::string, Dirty> dirty_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> undurable_names_ ABSL_GUARDED_BY(mu_);  // created, dir not synced
 };
