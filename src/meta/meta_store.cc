@@ -2,9 +2,13 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
+
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -70,9 +74,23 @@ absl::Status ParseValue(const rocksdb::Slice& value, std::string_view cf, std::s
 
 std::string JournalShardName(uint64_t shard) { return absl::StrFormat("%s%016x", kJournalPrefix, shard); }
 
+namespace {
+std::mutex test_fs_mu;
+std::shared_ptr<rocksdb::FileSystem>& TestFs() {
+  static auto* fs = new std::shared_ptr<rocksdb::FileSystem>();
+  return *fs;
+}
+}  // namespace
+
+void SetMetaFileSystemForTesting(std::shared_ptr<rocksdb::FileSystem> fs) {
+  std::lock_guard<std::mutex> lock(test_fs_mu);
+  TestFs() = std::move(fs);
+}
+
 struct MetaStore::Shared {
   rocksdb::DBOptions db_options;
   rocksdb::ColumnFamilyOptions cf_options;
+  std::unique_ptr<rocksdb::Env> env;  // set only by SetMetaFileSystemForTesting
 };
 
 absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& path,
@@ -86,6 +104,13 @@ absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& pa
   dbo.max_log_file_size = 4 << 20;
   dbo.max_manifest_file_size = 16 << 20;
   dbo.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(options.memtable_bytes);
+  {
+    std::lock_guard<std::mutex> lock(test_fs_mu);
+    if (TestFs()) {
+      shared->env = rocksdb::NewCompositeEnv(TestFs());
+      dbo.env = shared->env.get();
+    }
+  }
   rocksdb::ColumnFamilyOptions& cfo = shared->cf_options;
   cfo.write_buffer_size = std::max<size_t>(options.memtable_bytes / 4, 1 << 20);
   rocksdb::BlockBasedTableOptions table;

@@ -27,6 +27,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class FileSystem;
 }  // namespace rocksdb
 
 namespace segstore::internal {
@@ -119,6 +120,10 @@ class MetaStore {
 };
 
 std::string JournalShardName(uint64_t shard);
+
+// Tests only: RocksDB files of every MetaStore opened from now on go through
+// fs (nullptr: the default). Lets crash tests drop RocksDB's unsynced data.
+void SetMetaFileSystemForTesting(std::shared_ptr<rocksdb::FileSystem> fs);
 
 }  // namespace segstore::internal
 

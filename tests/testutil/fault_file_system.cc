@@ -145,9 +145,15 @@ void FaultFileSystem::Crash(PowerLoss mode, uint64_t seed) {
   CrashLocked(mode, seed);
 }
 
+void FaultFileSystem::SetOnCrash(std::function<void()> f) {
+  internal::MutexLock lock(&mu_);
+  on_crash_ = std::move(f);
+}
+
 void FaultFileSystem::CrashLocked(PowerLoss mode, uint64_t seed) {
   crashed_ = true;
   crash_at_ = 0;
+  if (on_crash_) on_crash_();
   std::mt19937_64 rng(seed);
   for (auto& [path, d] : dirty_) {
     absl::StatusOr<std::unique_ptr<File>> f = base_->Open(path, OpenMode::kReadWrite);

@@ -17,6 +17,7 @@
 #define SEGSTORE_TESTS_TESTUTIL_FAULT_FILE_SYSTEM_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -57,6 +58,8 @@ class FaultFileSystem final : public FileSystem {
   void CrashAtCall(uint64_t k, PowerLoss mode, uint64_t seed);
   uint64_t total_calls() const;
   bool crashed() const;
+  // Runs at the moment of every crash (e.g. to crash a FaultRocksFs too).
+  void SetOnCrash(std::function<void()> f);
 
   // Back to normal operation (after the store under test was destroyed).
   void Restart();
@@ -101,6 +104,7 @@ class FaultFileSystem final : public FileSystem {
   uint64_t crash_at_ ABSL_GUARDED_BY(mu_) = 0;  // 0: none
   PowerLoss crash_mode_ ABSL_GUARDED_BY(mu_) = PowerLoss::kDropAll;
   uint64_t crash_seed_ ABSL_GUARDED_BY(mu_) = 0;
+  std::function<void()> on_crash_ ABSL_GUARDED_BY(mu_);
   void CrashLocked(PowerLoss mode, uint64_t seed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::map<std::string, Dirty> dirty_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> undurable_names_ ABSL_GUARDED_BY(mu_);  // created, dir not synced
