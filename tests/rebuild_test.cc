@@ -248,3 +248,65 @@ TEST(FindByKeyTest, TruncatedKeysAreGone) {
 
 }  // namespace
 }  // namespace segstore
+
+namespace segstore {
+namespace {
+
+// Path of the segment file after the newest one.
+std::string NextSegmentPath(const std::string& store_dir) {
+  std::string last = std::filesystem::path(testing::SegmentFiles(store_dir).back()).filename().string();
+  char name[40];
+  std::snprintf(name, sizeof(name), "/segments/%016llx.seg",
+                static_cast<unsigned long long>(std::stoull(last.substr(0, 16), nullptr, 16) + 1));
+  return store_dir + name;
+}
+
+// A damaged segment header does not cost its records: rebuild-index writes
+// the header again when the records validate under the store's UUID, and
+// the next writer never reuses the file's id.
+TEST(RebuildTest, DamagedSegmentHeaderIsRepairedAndItsIdNeverReused) {
+  ScratchDir dir;
+  Options o = KeyedOptions();
+  Fill(o, dir.path());
+  const std::vector<std::string> files = testing::SegmentFiles(dir.path());
+  const std::string last_sealed = files[files.size() - 2];
+  testing::FlipByte(last_sealed, 0, 0xff);  // the segment magic
+  absl::StatusOr<RebuildReport> r = RebuildIndex(o, dir.path());
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->problems());
+  ASSERT_EQ(r->repaired.size(), 1u) << r->ToString();
+  auto store = OpenOrDie(o, dir.path());
+  ExpectAll(*store, 600);
+  ASSERT_OK(store->Close());
+
+  // A file under the next id that meta/ does not know is left alone.
+  const std::string stray = NextSegmentPath(dir.path());
+  std::filesystem::copy_file(last_sealed, stray);
+  const std::string before = testing::ReadFile(stray);
+  store = OpenOrDie(o, dir.path());
+  for (uint64_t i = 600; i < 900; ++i) ASSERT_OK(store->Append(Payload(i, 1000)));
+  ASSERT_OK(store->Close());
+  EXPECT_TRUE(testing::ReadFile(stray) == before);
+}
+
+TEST(RebuildTest, FileAtNextIdWithRecordsIsNotDeletedOnOpen) {
+  ScratchDir dir;
+  Options o = KeyedOptions();
+  Fill(o, dir.path());
+  const std::vector<std::string> files = testing::SegmentFiles(dir.path());
+  // Pretend meta/ forgot the newest segment: copy a segment with records to
+  // the next id, as a lost metadata update would leave it.
+  const std::string name = NextSegmentPath(dir.path());
+  std::filesystem::copy_file(files.front(), name);
+  const std::string before = testing::ReadFile(name);
+  auto store = OpenOrDie(o, dir.path());
+  EXPECT_FALSE(store->LastRecoveryReport().clean);
+  ASSERT_EQ(store->LastRecoveryReport().ignored_files.size(), 1u) << store->LastRecoveryReport().ToString();
+  for (uint64_t i = 600; i < 1200; ++i) ASSERT_OK(store->Append(Payload(i, 1000)));
+  ASSERT_OK(store->Close());
+  EXPECT_TRUE(std::filesystem::exists(name));
+  EXPECT_TRUE(testing::ReadFile(name) == before);
+}
+
+}  // namespace
+}  // namespace segstore

@@ -26,6 +26,11 @@ struct RebuildReport {
   std::vector<SkippedRange> skipped;
   std::vector<DamagedBlock> damaged;   // indexed; Get() of them is DataLoss
   std::vector<std::string> ignored;    // files left alone, with the reason
+  std::vector<std::string> repaired;   // segment files whose header was rewritten
+  // Whether anything was found damaged or left out: `segstore rebuild-index`
+  // exits 1 then.
+  bool problems() const { return !skipped.empty() || !damaged.empty() || !ignored.empty() || !repaired.empty(); }
+  uint64_t ignored_segments = 0;       // *.seg files not used (counted in segment_files)
   std::string old_meta;                // where the previous meta/ was moved ("" if none)
   std::string ToString() const;
 };

@@ -45,6 +45,7 @@ struct RecoveryReport {
   uint64_t bytes_cut = 0;              // of journaled records past that end
   bool sealed_interrupted_seal = false;  // a footer was found, the seal finished
   uint64_t orphan_files_removed = 0;   // half-created or already-deleted segments
+  std::vector<std::string> ignored_files;  // segment files not in meta/, left alone
   std::vector<SkippedRange> skipped;
   std::vector<DamagedBlock> damaged;
 

@@ -30,11 +30,12 @@
 namespace segstore {
 
 std::string RebuildReport::ToString() const {
-  std::string s = absl::StrCat("rebuilt meta/ from ", segment_files, " segment file(s) (", sealed, " sealed, ",
-                               resealed, " resealed): ", blocks, " block(s) indexed, ", bytes_read,
-                               " bytes read");
+  std::string s = absl::StrCat("rebuilt meta/ from ", segment_files - ignored_segments, " of ", segment_files,
+                               " segment file(s) (", sealed, " sealed, ", resealed, " resealed): ", blocks,
+                               " block(s) indexed, ", bytes_read, " bytes read");
   if (dropped_by_truncation > 0) absl::StrAppend(&s, "; ", dropped_by_truncation, " record(s) removed by TruncateAfter");
   absl::StrAppend(&s, DescribeDamage(skipped, damaged, "kept in the index; reading it is DataLoss"));
+  for (const std::string& r : repaired) absl::StrAppend(&s, "; repaired ", r);
   for (const std::string& i : ignored) absl::StrAppend(&s, "; ignored ", i);
   if (!old_meta.empty()) absl::StrAppend(&s, "; previous meta/ kept as ", old_meta);
   return s;
@@ -106,6 +107,12 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   // Segment files and their headers.
   ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(seg_dir));
   std::vector<Candidate> found;
+  struct DamagedHeader {
+    uint64_t id;
+    std::string path;
+    std::string why;
+  };
+  std::vector<DamagedHeader> damaged_headers;
   std::map<std::string, int> uuid_votes;
   for (const std::string& name : names) {
     std::optional<uint64_t> id = ParseSegmentFileName(name);
@@ -118,11 +125,13 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
     absl::StatusOr<std::unique_ptr<File>> f = fs->Open(path, OpenMode::kRead);
     absl::StatusOr<SegmentHeader> h = f.ok() ? ReadSegmentHeader(**f, path) : f.status();
     if (!h.ok()) {
-      report.ignored.push_back(absl::StrCat(path, " (", h.status().message(), ")"));
+      // Its records may be intact: tried again once the store's UUID is known.
+      damaged_headers.push_back({*id, path, std::string(h.status().message())});
       continue;
     }
     if (h->segment_id != *id) {
       report.ignored.push_back(absl::StrCat(path, " (its header says segment ", h->segment_id, ")"));
+      ++report.ignored_segments;
       continue;
     }
     uuid_votes[std::string(h->store_uuid.data(), h->store_uuid.size())]++;
@@ -144,12 +153,51 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   for (Candidate& c : found) {
     if (std::string(c.header.store_uuid.data(), c.header.store_uuid.size()) != uuid) {
       report.ignored.push_back(absl::StrCat(c.path, " (belongs to another store: its UUID differs)"));
+      ++report.ignored_segments;
       continue;
     }
     segs.push_back(std::move(c));
   }
   StoreUuid store_uuid{};
   if (uuid.size() == 16) std::memcpy(store_uuid.data(), uuid.data(), 16);
+
+  // A segment whose header is damaged keeps its records if they validate
+  // under this store's UUID and the id in the file name (record checksums are
+  // seeded with both): the header is written again.
+  for (const DamagedHeader& d : damaged_headers) {
+    bool repaired = false;
+    if (uuid.size() == 16) {
+      absl::StatusOr<std::unique_ptr<File>> f = fs->Open(d.path, OpenMode::kReadWrite);
+      absl::StatusOr<uint64_t> size = f.ok() ? (*f)->Size() : absl::StatusOr<uint64_t>(f.status());
+      absl::StatusOr<std::shared_ptr<const ReadOnlyMapping>> map =
+          size.ok() && *size > kSegmentHeaderSize ? fs->Map(d.path, 0, *size)
+                                                  : absl::StatusOr<std::shared_ptr<const ReadOnlyMapping>>(
+                                                        absl::DataLossError("too short"));
+      if (map.ok()) {
+        std::string_view bytes((*map)->data(), (*map)->size());
+        ScanResult scan = ScanSegment(bytes, kSegmentHeaderSize, WrittenEnd(bytes), RecordSeed(store_uuid, d.id));
+        if (!scan.records.empty() || scan.footer) {
+          SegmentHeader h;
+          h.store_uuid = store_uuid;
+          h.segment_id = d.id;
+          h.generation = 1;
+          h.created_unix_micros = absl::ToUnixMicros(absl::Now());
+          h.capacity = std::max(*size, kMinSegmentSize);
+          map->reset();
+          if ((*f)->Write(0, EncodeSegmentHeader(h)).ok() && (*f)->Sync().ok()) {
+            report.repaired.push_back(absl::StrCat(d.path, " (header was damaged: ", d.why, "; rewritten)"));
+            segs.push_back({d.id, d.path, h});
+            repaired = true;
+          }
+        }
+      }
+    }
+    if (!repaired) {
+      report.ignored.push_back(absl::StrCat(d.path, " (", d.why, ")"));
+      ++report.ignored_segments;
+    }
+  }
+  std::sort(segs.begin(), segs.end(), [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
 
   proto::StoreManifest manifest;
   manifest.set_format_version(kFormatVersion);

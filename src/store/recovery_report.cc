@@ -15,6 +15,9 @@ std::string RecoveryReport::ToString() const {
   }
   if (sealed_interrupted_seal) absl::StrAppend(&s, "; finished an interrupted seal");
   if (orphan_files_removed > 0) absl::StrAppend(&s, "; removed ", orphan_files_removed, " orphan segment file(s)");
+  for (const std::string& f : ignored_files) {
+    absl::StrAppend(&s, "; left alone ", f, " (not in meta/: run `segstore rebuild-index`)");
+  }
   absl::StrAppend(&s, DescribeDamage(skipped, damaged, "reading it is DataLoss"));
   return s;
 }

@@ -309,6 +309,20 @@ absl::Status StoreImpl::DeleteSegmentFiles(const std::vector<uint64_t>& ids) {
   return absl::OkStatus();
 }
 
+bool StoreImpl::IsEmptySegmentFile(uint64_t id) {
+  absl::StatusOr<std::unique_ptr<File>> f = fs_->Open(SegmentPath(id), OpenMode::kRead);
+  if (!f.ok()) return false;
+  absl::StatusOr<SegmentHeader> h = ReadSegmentHeader(**f, SegmentPath(id));
+  if (!h.ok() || h->segment_id != id || std::memcmp(h->store_uuid.data(), uuid_.data(), uuid_.size()) != 0) {
+    return false;
+  }
+  std::string after(64 << 10, '\0');
+  absl::StatusOr<size_t> n = (*f)->Read(kSegmentHeaderSize, after.data(), after.size());
+  if (!n.ok()) return false;
+  after.resize(*n);
+  return after.find_first_not_of('\0') == std::string::npos;
+}
+
 absl::Status StoreImpl::RemovePendingAndOrphans() {
   std::vector<uint64_t> pending(manifest_.pending_deletions().begin(), manifest_.pending_deletions().end());
   uint64_t next;
@@ -317,9 +331,23 @@ absl::Status StoreImpl::RemovePendingAndOrphans() {
     next = next_segment_id_;
   }
   // A segment file is created before its metadata; a crash in between leaves
-  // a file (with no records) under the next id.
-  ASSIGN_OR_RETURN(bool orphan, fs_->Exists(SegmentPath(next)));
-  if (orphan) pending.push_back(next);
+  // a file with a header and no records under the next id: that one goes.
+  // Anything else there (records, a damaged header, another store's file)
+  // is left alone and its id skipped, so that nothing is ever overwritten.
+  for (uint64_t id = next;; ++id) {
+    ASSIGN_OR_RETURN(bool exists, fs_->Exists(SegmentPath(id)));
+    if (!exists) break;
+    if (id == next && IsEmptySegmentFile(id)) {
+      pending.push_back(id);
+      break;
+    }
+    Log(absl::StrCat("segment file ", SegmentPath(id), " is not in meta/; left alone (run `segstore rebuild-index` ",
+                     "to take it in)"));
+    report_.clean = false;
+    report_.ignored_files.push_back(SegmentPath(id));
+    MutexLock w(&write_mu_);
+    next_segment_id_ = id + 1;
+  }
   // Sealed segments whose trim failed give back their preallocated tail now,
   // while nothing maps them.
   std::vector<SegmentInfo> untrimmed;
@@ -421,7 +449,8 @@ absl::Status StoreImpl::RecoverActiveTail() {
     }
   }
   report_.clean = plan.journal_add.empty() && plan.journal_drop.empty() && plan.skipped.empty() &&
-                  plan.damaged.empty() && report_.orphan_files_removed == 0 && !plan.footer;
+                  plan.damaged.empty() && report_.orphan_files_removed == 0 && report_.ignored_files.empty() &&
+                  !plan.footer;
 
   MetaStore::Batch batch;
   for (uint64_t n : plan.journal_drop) batch.DeleteJournal(ShardOf(n), n);

@@ -87,6 +87,8 @@ class StoreImpl final : public BlockStore {
   absl::Status LoadManifest();
   absl::Status LoadSegments();
   absl::Status RemovePendingAndOrphans();
+  // A file under the segment id holding only this store's header and zeros.
+  bool IsEmptySegmentFile(uint64_t id);
   absl::Status RecoverActiveTail();
 
   // --- writers (REQUIRES write_mu_) ---

@@ -145,7 +145,7 @@ int RunRebuildIndex(const RebuildArgs& args) {
   absl::StatusOr<RebuildReport> r = RebuildIndex(ToolOptions(), args.store);
   if (!r.ok()) return Report("rebuild-index", r.status());
   std::printf("%s\n", r->ToString().c_str());
-  return r->skipped.empty() && r->damaged.empty() ? kExitOk : kExitProblems;
+  return r->problems() ? kExitProblems : kExitOk;
 }
 
 }  // namespace segstore::cli
