@@ -248,6 +248,28 @@ TEST(CliTest, RangeOutputImportsAgain) {
   ExpectChain(dir.Sub("b"), main);
 }
 
+TEST(CliTest, ReimportAtAnotherHeightIsRefused) {
+  ScratchDir dir;
+  const std::string hex = testing::ReadFile(Data("bitcoin-testnet4-blocks.hex"));
+  std::string part;  // lines 11..20: heights 10..19, no genesis
+  size_t at = 0;
+  for (int line = 0; line < 20; ++line) {
+    size_t nl = hex.find('\n', at);
+    if (line >= 10) part += hex.substr(at, nl - at + 1);
+    at = nl + 1;
+  }
+  testing::WriteFile(dir.Sub("part.hex"), part);
+  CliRun r = Segstore("import " + dir.Sub("s") + " " + dir.Sub("part.hex") + " --start-height 10");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = Segstore("import " + dir.Sub("s") + " " + dir.Sub("part.hex") + " --start-height 100");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("already stored at height 10"), std::string::npos) << r.out;
+  auto store = OpenRO(dir.Sub("s"));
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->BlockCount(), 10u);
+  EXPECT_EQ(store->HighestNumber(), 19u);
+}
+
 TEST(CliTest, ExitCodesAndErrors) {
   ScratchDir dir;
   CliRun r = Segstore("get");
@@ -258,8 +280,13 @@ TEST(CliTest, ExitCodesAndErrors) {
   ASSERT_EQ(Segstore("import " + dir.Sub("s") + " " + Data("bitcoin-mainnet-0-255/blk00000.dat")).code, 0);
   r = Segstore("get " + dir.Sub("s") + " 99999999999999999999");
   EXPECT_EQ(r.code, 2) << r.out;
-  r = Segstore("get " + dir.Sub("s") + " 300 --hex");
-  EXPECT_EQ(r.code, 3) << r.out;
+  r = Segstore("get " + dir.Sub("s") + " 300 --hex");  // absent: a problem, not an I/O failure
+  EXPECT_EQ(r.code, 1) << r.out;
+  r = Segstore("put " + dir.Sub("s") + " 5 " + dir.path());  // a directory is not a block
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_EQ(r.out.find("terminate"), std::string::npos) << r.out;
+  r = Segstore("import " + dir.Sub("s") + " " + Data("bitcoin-testnet4-blocks.hex") + " --start-height 9223372036854775800");
+  EXPECT_EQ(r.code, 2) << r.out;
   r = Segstore("import " + dir.Sub("s") + " " + dir.Sub("missing.dat"));
   EXPECT_NE(r.code, 0) << r.out;
   // A store held by a writer cannot be verified.

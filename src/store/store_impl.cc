@@ -490,15 +490,20 @@ absl::Status StoreImpl::RecoverActiveTail() {
     const uint64_t trailer_at = plan.footer->offset + RecordSize(plan.footer->length);
     info.sealed = true;
     info.footer = {plan.footer->offset, plan.footer->length, plan.footer->payload_checksum,
-                   trailer_at + kTrailerSize};
+                   trailer_at + kTrailerSize, /*trimmed=*/size == trailer_at + kTrailerSize};
     info.used = info.footer.file_size;
     if (info.footer.file_size > size) {
       return absl::DataLossError(absl::StrCat(path, ": footer found but the trailer is missing"));
     }
     if (!ro) {
+      // The seal may have stopped between the footer and the trailer.
+      if (!DecodeTrailer(in.file.substr(trailer_at, kTrailerSize))) {
+        RETURN_IF_ERROR(file->Write(trailer_at, EncodeTrailer({info.footer.footer_offset, info.footer.footer_length})));
+      }
       RETURN_IF_ERROR(file->Sync());
       RETURN_IF_ERROR(file->Truncate(info.footer.file_size));
       RETURN_IF_ERROR(file->Sync());
+      info.footer.trimmed = true;
       batch.PutSegment(SealedMeta(info));
       RETURN_IF_ERROR(meta_->Write(batch, /*sync=*/true));
     }

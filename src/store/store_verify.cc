@@ -64,6 +64,14 @@ absl::StatusOr<VerifyReport> StoreImpl::Verify(bool deep) {
       problem(g.begin, absl::StrCat("damaged bytes up to offset ", g.end, ": ", g.reason));
     }
     if (info.sealed && !scan.footer) problem(scan.end, "sealed segment has no footer record here: " + scan.end_reason);
+    if (info.sealed && info.footer.trimmed) {
+      std::optional<Trailer> t =
+          bytes.size() >= kTrailerSize ? DecodeTrailer(bytes.substr(bytes.size() - kTrailerSize)) : std::nullopt;
+      if (!t || t->footer_offset != info.footer.footer_offset || t->footer_length != info.footer.footer_length) {
+        problem(bytes.size() >= kTrailerSize ? bytes.size() - kTrailerSize : 0,
+                "trailer at the end of the file is damaged or does not point at the footer");
+      }
+    }
 
     // What the files hold (after the segment's own truncation markers).
     std::vector<const ScannedRecord*> found = LiveBlocks(scan);

@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/escaping.h"
@@ -23,8 +26,13 @@ absl::Status WriteAll(std::FILE* f, std::string_view data, const std::string& na
 }
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file",
+                                                   ec ? absl::StrCat(" (", ec.message(), ")") : ""));
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) return absl::InternalError(absl::StrCat("reading ", path, " failed"));
   return data;
@@ -34,7 +42,7 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
 
 int RunGet(const GetArgs& args) {
   absl::StatusOr<std::unique_ptr<BlockStore>> store = OpenStore(args.store, true, false);
-  if (!store.ok()) return Report("get", store.status());
+  if (!store.ok()) return ReportOpen("get", store.status());
   BlockNumber n;
   if (args.which.size() == 64) {
     absl::StatusOr<tools::Hash256> h = tools::ParseHashHex(args.which);
@@ -67,7 +75,9 @@ int RunGet(const GetArgs& args) {
     return std::fflush(stdout) == 0 ? kExitOk : kExitIo;
   }
   std::FILE* f = std::fopen(args.out.c_str(), "wb");
-  if (f == nullptr) return Report("get", absl::NotFoundError(absl::StrCat("cannot create ", args.out)));
+  if (f == nullptr) {
+    return Report("get", absl::PermissionDeniedError(absl::StrCat("cannot create ", args.out, ": ", std::strerror(errno))));
+  }
   absl::Status s = WriteAll(f, out, args.out);
   if (std::fclose(f) != 0 && s.ok()) s = absl::InternalError(absl::StrCat("closing ", args.out, " failed"));
   return s.ok() ? kExitOk : Report("get", s);
@@ -84,9 +94,11 @@ int RunRange(const RangeArgs& args) {
   }
   if (args.start > kMaxBlockNumber) return Report("range", absl::InvalidArgumentError("START is above 2^63-1"));
   absl::StatusOr<std::unique_ptr<BlockStore>> store = OpenStore(args.store, true, false);
-  if (!store.ok()) return Report("range", store.status());
+  if (!store.ok()) return ReportOpen("range", store.status());
   std::FILE* f = std::fopen(args.out.c_str(), "wb");
-  if (f == nullptr) return Report("range", absl::NotFoundError(absl::StrCat("cannot create ", args.out)));
+  if (f == nullptr) {
+    return Report("range", absl::PermissionDeniedError(absl::StrCat("cannot create ", args.out, ": ", std::strerror(errno))));
+  }
   Progress progress("range", args.count, args.quiet);
   uint64_t written = 0, bytes = 0, covered = 0;
   BlockNumber cursor = args.start;
@@ -101,7 +113,8 @@ int RunRange(const RangeArgs& args) {
     for (const Block& b : *blocks) {
       absl::StatusOr<std::array<uint8_t, 8>> frame = tools::FrameHeader(b.data().size(), magic);
       if (!frame.ok()) {
-        s = absl::InvalidArgumentError(absl::StrCat("block ", b.number(), ": ", frame.status().message()));
+        s = absl::FailedPreconditionError(absl::StrCat("block ", b.number(), " cannot be written in blk framing: ",
+                                                       frame.status().message()));
         break;
       }
       s = WriteAll(f, std::string_view(reinterpret_cast<const char*>(frame->data()), frame->size()), args.out);
@@ -118,7 +131,10 @@ int RunRange(const RangeArgs& args) {
   }
   progress.Finish();
   if (std::fclose(f) != 0 && s.ok()) s = absl::InternalError(absl::StrCat("closing ", args.out, " failed"));
-  if (!s.ok()) return Report("range", s);
+  if (!s.ok()) {
+    std::remove(args.out.c_str());  // no partial output left behind
+    return Report("range", s);
+  }
   std::printf("wrote %llu block(s), %s, to %s\n", static_cast<unsigned long long>(written), HumanBytes(bytes).c_str(),
               args.out.c_str());
   return kExitOk;
@@ -130,7 +146,7 @@ int RunPut(const PutArgs& args) {
   absl::StatusOr<std::string> data = ReadWholeFile(args.file);
   if (!data.ok()) return Report("put", data.status());
   absl::StatusOr<std::unique_ptr<BlockStore>> store = OpenStore(args.store, false, true);
-  if (!store.ok()) return Report("put", store.status());
+  if (!store.ok()) return ReportOpen("put", store.status());
   WriteOptions wo;
   wo.sync = true;
   if (absl::Status s = (*store)->Put(*n, *data, wo); !s.ok()) return Report("put", s);

@@ -19,8 +19,16 @@ int RunImport(const ImportArgs& args) {
   co.check_hex_links = !args.no_link_check;
   absl::StatusOr<tools::ChainReader> reader = tools::ChainReader::Open(args.inputs, co);
   if (!reader.ok()) return Report("import", reader.status());
+  if (reader->size() == 0) {
+    return Report("import", absl::NotFoundError("no blocks found in the input; nothing was imported"));
+  }
+  if (reader->Height(reader->size() - 1) > kMaxBlockNumber || reader->Height(0) > kMaxBlockNumber) {
+    return Report("import", absl::InvalidArgumentError(absl::StrCat(
+                                "the input's heights would run past the largest block number ", kMaxBlockNumber,
+                                " (check --start-height); nothing was imported")));
+  }
   absl::StatusOr<std::unique_ptr<BlockStore>> store = OpenStore(args.store, false, true);
-  if (!store.ok()) return Report("import", store.status());
+  if (!store.ok()) return ReportOpen("import", store.status());
 
   const uint64_t total = reader->size();
   Progress progress("import", total, args.quiet);
@@ -39,6 +47,14 @@ int RunImport(const ImportArgs& args) {
       }
       ++present;
     } else if (absl::IsNotFound(existing.status())) {
+      absl::StatusOr<BlockNumber> elsewhere =
+          (*store)->FindByKey(std::string(reinterpret_cast<const char*>(e.hash.data()), e.hash.size()));
+      if (elsewhere.ok()) {
+        return Report("import", absl::AlreadyExistsError(absl::StrCat(
+                                    "block ", tools::HashToHex(e.hash), " is already stored at height ", *elsewhere,
+                                    "; the input puts it at height ", e.height,
+                                    " (a different --start-height?); nothing after it was imported")));
+      }
       if (absl::Status s = (*store)->Put(e.height, raw); !s.ok()) {
         return Report("import", absl::Status(s.code(), absl::StrCat("block at height ", e.height, ": ", s.message())));
       }
@@ -72,6 +88,12 @@ int RunImport(const ImportArgs& args) {
       break;
     }
     std::printf("  %s\n", s.message.c_str());
+  }
+  if (st.orphan_blocks > 0 || st.garbage_regions > 0) {
+    std::fprintf(stderr, "segstore import: the input has %llu orphan block(s) and %llu damaged region(s) (listed above)\n",
+                 static_cast<unsigned long long>(st.orphan_blocks),
+                 static_cast<unsigned long long>(st.garbage_regions));
+    return kExitProblems;
   }
   return kExitOk;
 }

@@ -1,6 +1,7 @@
 // segstore stats / verify / rebuild-index: looking at a store and repairing
 // its index.
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -37,16 +38,30 @@ void CheckChain(BlockStore& store, bool quiet, std::vector<std::string>* problem
   std::optional<BlockNumber> lo = store.LowestNumber(), hi = store.HighestNumber();
   if (!lo || !hi) return;
   Progress progress("verify --bitcoin", *hi - *lo + 1, quiet);
-  std::optional<tools::Hash256> prev;
-  std::optional<BlockNumber> prev_n;
+  // The block before the current one, when it was read and parsed.
+  bool have_prev = false;
+  tools::Hash256 prev{};
+  BlockNumber prev_n = 0;
   BlockNumber cursor = *lo;
   uint64_t bytes = 0;
+  // A damaged block fails the whole GetRange: halve the span until the
+  // failing block is alone, report it, and go on past it.
+  uint64_t span = *hi - *lo + 1;
   while (cursor <= *hi) {
-    absl::StatusOr<std::vector<Block>> blocks = store.GetRange(cursor, *hi - cursor + 1);
+    span = std::min(span, *hi - cursor + 1);
+    absl::StatusOr<std::vector<Block>> blocks = store.GetRange(cursor, span);
     if (!blocks.ok()) {
-      problems->push_back(absl::StrCat("reading from block ", cursor, ": ", blocks.status().message()));
-      return;
+      if (span > 1) {
+        span /= 2;
+        continue;
+      }
+      problems->push_back(std::string(blocks.status().message()));
+      have_prev = false;
+      ++cursor;
+      span = *hi - *lo + 1;
+      continue;
     }
+    span = *hi - *lo + 1;
     if (blocks->empty()) break;
     for (const Block& b : *blocks) {
       ++*checked;
@@ -54,14 +69,14 @@ void CheckChain(BlockStore& store, bool quiet, std::vector<std::string>* problem
       absl::StatusOr<tools::BlockHeaderInfo> h = tools::ParseBlockHeader(b.data());
       if (!h.ok()) {
         problems->push_back(absl::StrCat("block ", b.number(), ": not a Bitcoin block (", h.status().message(), ")"));
-        prev.reset();
+        have_prev = false;
         continue;
       }
-      if (prev_n && b.number() != *prev_n + 1) {
-        problems->push_back(absl::StrCat("gap: no blocks between ", *prev_n, " and ", b.number()));
-      } else if (prev && h->prev != *prev) {
+      if (have_prev && b.number() != prev_n + 1) {
+        problems->push_back(absl::StrCat("gap: no blocks between ", prev_n, " and ", b.number()));
+      } else if (have_prev && h->prev != prev) {
         problems->push_back(absl::StrCat("block ", b.number(), " (", tools::HashToHex(h->hash),
-                                         ") does not link to block ", *prev_n, " (", tools::HashToHex(*prev), ")"));
+                                         ") does not link to block ", prev_n, " (", tools::HashToHex(prev), ")"));
       }
       absl::StatusOr<BlockNumber> by_hash =
           store.FindByKey(std::string(reinterpret_cast<const char*>(h->hash.data()), h->hash.size()));
@@ -71,6 +86,7 @@ void CheckChain(BlockStore& store, bool quiet, std::vector<std::string>* problem
       }
       prev = h->hash;
       prev_n = b.number();
+      have_prev = true;
     }
     cursor = blocks->back().number() + 1;
     progress.Update(cursor - *lo, bytes);
@@ -81,7 +97,7 @@ void CheckChain(BlockStore& store, bool quiet, std::vector<std::string>* problem
 
 int RunStats(const StatsArgs& args) {
   absl::StatusOr<std::unique_ptr<BlockStore>> store = OpenStore(args.store, true, false);
-  if (!store.ok()) return Report("stats", store.status());
+  if (!store.ok()) return ReportOpen("stats", store.status());
   StoreStats st = (*store)->GetStats();
   const Options o = ToolOptions();
   const uint64_t unsealed = st.segments - st.sealed_segments;
@@ -121,12 +137,16 @@ int RunStats(const StatsArgs& args) {
 
 int RunVerify(const VerifyArgs& args) {
   absl::StatusOr<std::unique_ptr<BlockStore>> store = OpenStore(args.store, true, false);
-  if (!store.ok()) return Report("verify", store.status());
+  if (!store.ok()) return ReportOpen("verify", store.status());
   absl::StatusOr<VerifyReport> report = (*store)->Verify(args.deep);
   if (!report.ok()) return Report("verify", report.status());
   for (const VerifyProblem& p : report->problems) {
-    std::printf("problem: %s offset %llu: %s\n", p.file.c_str(), static_cast<unsigned long long>(p.offset),
-                p.what.c_str());
+    if (p.what.find(p.file) != std::string::npos) {  // the message names the place already
+      std::printf("problem: %s\n", p.what.c_str());
+    } else {
+      std::printf("problem: %s offset %llu: %s\n", p.file.c_str(), static_cast<unsigned long long>(p.offset),
+                  p.what.c_str());
+    }
   }
   std::vector<std::string> chain_problems;
   uint64_t chain_checked = 0;

@@ -18,6 +18,8 @@ int ExitFor(const absl::Status& status) {
       return kExitUsage;
     case absl::StatusCode::kDataLoss:
     case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
       return kExitProblems;
     default:
       return kExitIo;
@@ -31,6 +33,13 @@ int Report(std::string_view command, const absl::Status& status) {
   }
   std::fprintf(stderr, "segstore %.*s: %s\n", static_cast<int>(command.size()), command.data(), msg.c_str());
   return ExitFor(status);
+}
+
+int ReportOpen(std::string_view command, const absl::Status& status) {
+  const int code = Report(command, status);
+  return status.code() == absl::StatusCode::kDataLoss || status.code() == absl::StatusCode::kInvalidArgument
+             ? code
+             : kExitIo;
 }
 
 std::optional<std::string> BitcoinKey(std::string_view payload) {

@@ -24,8 +24,12 @@ enum Exit : int {
 };
 
 // Prints "segstore <command>: <message>" on one line of stderr and returns
-// the exit code that fits the status.
+// the exit code that fits the status: bad arguments 2; damaged data, an
+// absent block or a numbering conflict 1; anything else (I/O, permissions,
+// disk full) 3.
 int Report(std::string_view command, const absl::Status& status);
+// The same for failures to open a store: a missing or locked store is 3.
+int ReportOpen(std::string_view command, const absl::Status& status);
 int ExitFor(const absl::Status& status);
 
 // Options for stores the tool opens: the key of a block is its Bitcoin hash
