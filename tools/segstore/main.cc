@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
 
   DemoArgs demo;
   CLI::App* democ = app.add_subcommand("demo", "Generate a synthetic chain, import, read back, rebuild, verify");
-  democ->add_option("--blocks", demo.blocks, "Number of blocks (default 4000, about 520 MB)");
+  democ->add_option("--blocks", demo.blocks, "Number of blocks (default 4000, about 504 MB)");
   democ->add_option("--dir", demo.dir, "Working directory (default: $TMPDIR/segstore-demo, removed afterwards)");
   democ->add_option("--seed", demo.seed, "Random seed of the synthetic chain");
   democ->add_flag("--keep", demo.keep, "Keep the working directory");
