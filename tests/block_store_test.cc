@@ -219,6 +219,25 @@ TEST(BlockStoreTest, SecondWriterIsRefusedAndReadOnlyOpen) {
   ASSERT_CODE((*reader)->Append("no"), absl::StatusCode::kFailedPrecondition);
 }
 
+// Blocks read with pread go through the block cache; a number rewritten
+// after TruncateAfter must never come back with its old bytes.
+TEST(BlockStoreTest, CachedBlocksNeverOutliveTheirNumber) {
+  ScratchDir dir;
+  Options o = SmallOptions(64 << 10);
+  o.hot_segments = 0;  // every sealed segment is read with pread and cached
+  auto store = OpenOrDie(o, dir.path());
+  for (uint64_t i = 0; i < 300; ++i) ASSERT_OK(store->Append(Payload(i, 900)));
+  for (uint64_t i = 0; i < 300; ++i) ExpectBlock(*store, i, Payload(i, 900));
+  for (uint64_t i = 240; i < 300; ++i) ExpectBlock(*store, i, Payload(i, 900));  // cached: old bytes of 240..299
+  EXPECT_GT(store->GetStats().block_cache_entries, 0u);
+  ASSERT_OK(store->TruncateAfter(3));
+  for (uint64_t i = 4; i < 300; ++i) ASSERT_OK(store->Append(Payload(i + 5000, 900)));
+  for (uint64_t i = 0; i < 4; ++i) ExpectBlock(*store, i, Payload(i, 900));
+  for (uint64_t i = 4; i < 300; ++i) ExpectBlock(*store, i, Payload(i + 5000, 900));
+  ExpectBlock(*store, 10, Payload(10 + 5000, 900));  // now from the cache
+  EXPECT_GT(store->GetStats().block_cache_hits, 0u);
+}
+
 TEST(BlockStoreTest, BlockOutlivesClose) {
   ScratchDir dir;
   auto store = OpenOrDie(SmallOptions(), dir.path());

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <optional>
 #include <unordered_map>
@@ -25,7 +26,7 @@ struct CacheStats {
   uint64_t charge = 0;
 };
 
-template <typename K, typename V>
+template <typename K, typename V, typename Hash = std::hash<K>>
 class LruCache {
  public:
   // A limit of 0 disables the cache (every Insert is dropped).
@@ -112,7 +113,7 @@ class LruCache {
   size_t max_entries_ ABSL_GUARDED_BY(mu_);
   size_t max_charge_ ABSL_GUARDED_BY(mu_);
   std::list<Entry> lru_ ABSL_GUARDED_BY(mu_);
-  std::unordered_map<K, typename std::list<Entry>::iterator> map_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<K, typename std::list<Entry>::iterator, Hash> map_ ABSL_GUARDED_BY(mu_);
   CacheStats stats_ ABSL_GUARDED_BY(mu_);
 };
 

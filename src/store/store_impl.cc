@@ -920,7 +920,8 @@ absl::Status StoreImpl::FinishSealedCut(const SealedCut& cut, bool delete_files)
       segments_.erase(it);
     }
   }
-  block_cache_.Clear();
+  // The block cache needs nothing: it is keyed by record place, and the
+  // places of removed blocks are never read again.
   for (uint64_t id : cut.doomed) {
     footer_cache_.Erase(id);
     hot_maps_.Erase(id);
@@ -1133,7 +1134,7 @@ absl::StatusOr<Block> StoreImpl::ReadAt(const Location& loc, const ReadOptions& 
     record = loc.map->data() + e.offset;
     pin = loc.map;
   } else {
-    if (std::optional<std::shared_ptr<const std::string>> hit = block_cache_.Lookup(e.number)) {
+    if (std::optional<std::shared_ptr<const std::string>> hit = block_cache_.Lookup({loc.info.id, e.offset})) {
       const std::string& r = **hit;
       return BlockAccess::Make(e.number, *hit, r.data() + kRecordHeaderSize, r.size() - kRecordHeaderSize);
     }
@@ -1154,7 +1155,8 @@ absl::StatusOr<Block> StoreImpl::ReadAt(const Location& loc, const ReadOptions& 
     return damaged("payload checksum mismatch");
   }
   if (pin.get() != loc.map.get() && options.fill_cache) {
-    block_cache_.Insert(e.number, std::static_pointer_cast<const std::string>(pin), kRecordHeaderSize + e.length);
+    block_cache_.Insert({loc.info.id, e.offset}, std::static_pointer_cast<const std::string>(pin),
+                        kRecordHeaderSize + e.length);
   }
   return BlockAccess::Make(e.number, std::move(pin), payload.data(), payload.size());
 }

@@ -173,7 +173,17 @@ class StoreImpl final : public BlockStore {
   uint64_t sealed_count_ ABSL_GUARDED_BY(state_mu_) = 0;
   absl::Status failed_ ABSL_GUARDED_BY(state_mu_);
 
-  LruCache<uint64_t, std::shared_ptr<const std::string>> block_cache_;
+  // Keyed by where a record is, not by block number: a place in a segment
+  // file is written once, while a number can be rewritten after TruncateAfter.
+  struct RecordPlace {
+    uint64_t segment_id;
+    uint64_t offset;
+    bool operator==(const RecordPlace&) const = default;
+  };
+  struct RecordPlaceHash {
+    size_t operator()(const RecordPlace& p) const { return std::hash<uint64_t>()(p.segment_id * 0x9E3779B97F4A7C15ull ^ p.offset); }
+  };
+  LruCache<RecordPlace, std::shared_ptr<const std::string>, RecordPlaceHash> block_cache_;
   LruCache<uint64_t, std::shared_ptr<const BlockTable>> footer_cache_;
   LruCache<uint64_t, std::shared_ptr<const ReadOnlyMapping>> hot_maps_;
   LruCache<uint64_t, std::shared_ptr<File>> open_files_;
