@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "recovery/tail_recovery.h"
+#include "schema/segstore.pb.h"
 #include "segment/footer.h"
 #include "segment/record.h"
 #include "segment/scanner.h"
@@ -174,6 +176,44 @@ TEST(FooterTest, RoundTripAndBounds) {
   // Offsets beyond the file are refused.
   EXPECT_EQ(DecodeFooter(enc, 300, "f").status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(DecodeFooter("garbage\xff\xff", 1 << 20, "f").status().code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace segstore::internal
+
+namespace segstore::internal {
+namespace {
+
+TEST(FooterTest, FirstBlockOutOfRangeIsDataLoss) {  // found by review with the fuzz harness
+  std::vector<IndexEntry> e = {{(uint64_t{1} << 63) - 1, 128, 5}};
+  std::string enc = EncodeFooter(3, 1, e, {});
+  proto::SegmentFooter f;
+  ASSERT_TRUE(f.ParseFromString(enc));
+  f.set_first_block(UINT64_MAX);
+  EXPECT_EQ(DecodeFooter(f.SerializeAsString(), 1 << 20, "f").status().code(), absl::StatusCode::kDataLoss);
+  f.set_first_block((uint64_t{1} << 63) - 1);
+  f.set_number_deltas(0, 0);
+  f.add_number_deltas(5);  // would pass 2^63 - 1
+  f.add_offset_deltas(64);
+  f.add_lengths(1);
+  f.set_record_count(2);
+  EXPECT_EQ(DecodeFooter(f.SerializeAsString(), 1 << 20, "f").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(TailRecoveryTest, UsedUpEpochsSealInsteadOfWrapping) {  // found by fuzz_scanner
+  std::string file(kSegmentHeaderSize, '\0');
+  TailRecoveryInput in;
+  in.file = file;
+  in.capacity = 1 << 20;
+  in.synced_offset = kSegmentHeaderSize;
+  in.epoch = UINT32_MAX;
+  TailRecoveryPlan plan = PlanTailRecovery(in);
+  EXPECT_TRUE(plan.epochs_exhausted);
+  EXPECT_NE(plan.next_epoch, 0u);
+  in.epoch = 7;
+  plan = PlanTailRecovery(in);
+  EXPECT_FALSE(plan.epochs_exhausted);
+  EXPECT_EQ(plan.next_epoch, 8u);
 }
 
 }  // namespace

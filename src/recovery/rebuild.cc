@@ -269,7 +269,10 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
     m.set_generation(c.header.generation);
     m.set_tier(proto::TIER_HOT);
     std::vector<IndexEntry> table = in_segment;
-    const bool sealed = scan.footer.has_value() || !newest;
+    uint32_t epoch_seen = scan.max_epoch;
+    if (it != old.segments.end()) epoch_seen = std::max(epoch_seen, it->second.epoch());
+    // A segment whose epochs are used up takes no more records: seal it.
+    const bool sealed = scan.footer.has_value() || !newest || epoch_seen == UINT32_MAX;
     if (sealed) {
       SealedFooter loc;
       bool have_footer = false;
@@ -342,9 +345,7 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
       RETURN_IF_ERROR(file->Sync());  // what is kept becomes durable
       m.set_state(proto::SEGMENT_ACTIVE);
       m.set_synced_offset(scan.end == 0 ? kSegmentHeaderSize : scan.end);
-      uint32_t epoch = scan.max_epoch;
-      if (it != old.segments.end()) epoch = std::max(epoch, it->second.epoch());
-      m.set_epoch(epoch + 1);
+      m.set_epoch(epoch_seen + 1);
       for (const IndexEntry& e : live) {
         RETURN_IF_ERROR(meta->EnsureShard(e.number / shard_blocks));
         proto::BlockLocation bl;

@@ -16,7 +16,9 @@ TailRecoveryPlan PlanTailRecovery(const TailRecoveryInput& in) {
   plan.end_reason = scan.end_reason;
   plan.skipped = std::move(scan.skipped);
   plan.footer = scan.footer;
-  plan.next_epoch = std::max(in.epoch, scan.max_epoch) + 1;
+  const uint64_t next = uint64_t{std::max(in.epoch, scan.max_epoch)} + 1;
+  plan.epochs_exhausted = next > UINT32_MAX;
+  plan.next_epoch = plan.epochs_exhausted ? UINT32_MAX : static_cast<uint32_t>(next);
 
   std::vector<const ScannedRecord*> marker_records;
   std::vector<const ScannedRecord*> live = LiveBlocks(scan, &marker_records);

@@ -41,6 +41,9 @@ struct TailRecoveryPlan {
   uint64_t end = 0;
   uint64_t bytes_cut = 0;              // bytes of dropped journaled records past end
   uint32_t next_epoch = 1;             // epoch for records written from now on
+  // Epochs are used up (a hostile or absurd value reached 2^32 - 1): the
+  // segment takes no more records; the store seals it and starts a new one.
+  bool epochs_exhausted = false;
   std::vector<ScannedGap> skipped;
   std::optional<ScannedRecord> footer;  // the segment was sealed (seal interrupted)
   std::string end_reason;

@@ -56,6 +56,9 @@ absl::StatusOr<FooterContents> DecodeFooter(std::string_view payload, uint64_t f
       f.record_count() != count) {
     return absl::DataLossError(absl::StrCat(AV(where), ": footer table sizes disagree"));
   }
+  if (f.first_block() > (uint64_t{1} << 63) - 1) {
+    return absl::DataLossError(absl::StrCat(AV(where), ": footer's first block is out of range"));
+  }
   std::vector<IndexEntry> entries;
   entries.reserve(count);
   uint64_t n = f.first_block();

@@ -81,6 +81,14 @@ absl::StatusOr<FooterContents> ReadFooter(File& file, std::string_view where, ui
                                             footer.footer_offset, ", length ", footer.footer_length,
                                             ") lies outside the file"));
   }
+  // The sizes come from metadata: check them against the real file before
+  // allocating anything.
+  ASSIGN_OR_RETURN(uint64_t real_size, file.Size());
+  if (footer.footer_offset > real_size || RecordSize(footer.footer_length) > real_size - footer.footer_offset) {
+    return absl::DataLossError(absl::StrCat(AV(where), ": footer (offset ", footer.footer_offset, ", length ",
+                                            footer.footer_length, ") lies past the end of the ", real_size,
+                                            "-byte file"));
+  }
   std::string buf(kRecordHeaderSize + footer.footer_length, '\0');
   ASSIGN_OR_RETURN(size_t n, file.Read(footer.footer_offset, buf.data(), buf.size()));
   if (n != buf.size()) {

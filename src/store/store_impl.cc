@@ -541,6 +541,12 @@ absl::Status StoreImpl::RecoverActiveTail() {
     active_index_ = std::move(plan.live);
     active_map_ = map;
   }
+  if (plan.epochs_exhausted && !ro) {
+    // No epoch is left to fence what lies past the tail: seal this segment
+    // (its footer carries the largest epoch) and write on in a new one.
+    Log(absl::StrCat("segment ", path, " has used up its writer epochs; sealing it"));
+    RETURN_IF_ERROR(SealActive());
+  }
   // A TruncateAfter that wrote its marker but crashed before updating the
   // sealed segments is finished here (idempotent: usually nothing to do).
   for (uint64_t m : plan.markers) {
