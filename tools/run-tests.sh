@@ -6,6 +6,8 @@
 #   tools/run-tests.sh asan     clang-14 ASan+UBSan with -Wthread-safety -Werror,
 #                               the fast tests (label `fast`)
 #   tools/run-tests.sh tsan     clang-14 TSan, the concurrency tests (label `tsan`)
+#   tools/run-tests.sh fuzz     libFuzzer targets: replay the seed corpus, then
+#                               FUZZ_SECONDS (default 20) of fuzzing per target
 # Build trees: build/, build-asan/, build-tsan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,10 +59,15 @@ run_tsan() {
     ctest --test-dir build-tsan --output-on-failure -j "$jobs" -L tsan
 }
 
+run_fuzz() {
+  FUZZ_SECONDS=${FUZZ_SECONDS:-20} tools/fuzz.sh
+}
+
 case "$stage" in
   normal) run_normal ;;
   asan) run_asan ;;
   tsan) run_tsan ;;
-  all) run_normal; run_asan; run_tsan ;;
-  *) echo "usage: tools/run-tests.sh [all|normal|asan|tsan]" >&2; exit 2 ;;
+  fuzz) run_fuzz ;;
+  all) run_normal; run_asan; run_tsan; run_fuzz ;;
+  *) echo "usage: tools/run-tests.sh [all|normal|asan|tsan|fuzz]" >&2; exit 2 ;;
 esac
