@@ -13,20 +13,20 @@ class FaultWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                            rocksdb::IODebugContext* dbg) override {
-    if (fs_->crashed()) return rocksdb::IOStatus::IOError("simulated power loss");
+    if (fs_->crashed()) return rocksdb::IOStatus::OK();  // lost with the machine
     rocksdb::IOStatus s = FSWritableFileOwnerWrapper::Append(data, o, dbg);
     if (s.ok()) fs_->Appended(fname_, data.size());
     return s;
   }
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                            const rocksdb::DataVerificationInfo& info, rocksdb::IODebugContext* dbg) override {
-    if (fs_->crashed()) return rocksdb::IOStatus::IOError("simulated power loss");
+    if (fs_->crashed()) return rocksdb::IOStatus::OK();
     rocksdb::IOStatus s = FSWritableFileOwnerWrapper::Append(data, o, info, dbg);
     if (s.ok()) fs_->Appended(fname_, data.size());
     return s;
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-    if (fs_->crashed()) return rocksdb::IOStatus::IOError("simulated power loss");
+    if (fs_->crashed()) return rocksdb::IOStatus::OK();
     // Data still in RocksDB's own buffer is written out first.
     rocksdb::IOStatus s = FSWritableFileOwnerWrapper::Flush(o, dbg);
     if (s.ok()) s = FSWritableFileOwnerWrapper::Sync(o, dbg);
@@ -34,14 +34,14 @@ class FaultWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
     return s;
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-    if (fs_->crashed()) return rocksdb::IOStatus::IOError("simulated power loss");
+    if (fs_->crashed()) return rocksdb::IOStatus::OK();
     rocksdb::IOStatus s = FSWritableFileOwnerWrapper::Flush(o, dbg);
     if (s.ok()) s = FSWritableFileOwnerWrapper::Fsync(o, dbg);
     if (s.ok()) fs_->Synced(fname_);
     return s;
   }
   rocksdb::IOStatus Flush(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-    if (fs_->crashed()) return rocksdb::IOStatus::IOError("simulated power loss");
+    if (fs_->crashed()) return rocksdb::IOStatus::OK();
     return FSWritableFileOwnerWrapper::Flush(o, dbg);
   }
 
@@ -55,7 +55,6 @@ class FaultWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
 rocksdb::IOStatus FaultRocksFs::NewWritableFile(const std::string& fname, const rocksdb::FileOptions& opts,
                                                 std::unique_ptr<rocksdb::FSWritableFile>* result,
                                                 rocksdb::IODebugContext* dbg) {
-  if (crashed()) return rocksdb::IOStatus::IOError("simulated power loss");
   std::unique_ptr<rocksdb::FSWritableFile> base;
   rocksdb::IOStatus s = target()->NewWritableFile(fname, opts, &base, dbg);
   if (!s.ok()) return s;
@@ -70,7 +69,6 @@ rocksdb::IOStatus FaultRocksFs::NewWritableFile(const std::string& fname, const 
 rocksdb::IOStatus FaultRocksFs::ReopenWritableFile(const std::string& fname, const rocksdb::FileOptions& opts,
                                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
                                                    rocksdb::IODebugContext* dbg) {
-  if (crashed()) return rocksdb::IOStatus::IOError("simulated power loss");
   std::unique_ptr<rocksdb::FSWritableFile> base;
   rocksdb::IOStatus s = target()->ReopenWritableFile(fname, opts, &base, dbg);
   if (!s.ok()) return s;
@@ -86,7 +84,7 @@ rocksdb::IOStatus FaultRocksFs::ReopenWritableFile(const std::string& fname, con
 
 rocksdb::IOStatus FaultRocksFs::RenameFile(const std::string& src, const std::string& dst,
                                            const rocksdb::IOOptions& opts, rocksdb::IODebugContext* dbg) {
-  if (crashed()) return rocksdb::IOStatus::IOError("simulated power loss");
+  if (crashed()) return rocksdb::IOStatus::OK();  // never reaches the disk
   rocksdb::IOStatus s = target()->RenameFile(src, dst, opts, dbg);
   if (s.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -101,7 +99,7 @@ rocksdb::IOStatus FaultRocksFs::RenameFile(const std::string& src, const std::st
 
 rocksdb::IOStatus FaultRocksFs::DeleteFile(const std::string& fname, const rocksdb::IOOptions& opts,
                                            rocksdb::IODebugContext* dbg) {
-  if (crashed()) return rocksdb::IOStatus::IOError("simulated power loss");
+  if (crashed()) return rocksdb::IOStatus::OK();
   rocksdb::IOStatus s = target()->DeleteFile(fname, opts, dbg);
   std::lock_guard<std::mutex> lock(mu_);
   files_.erase(fname);
