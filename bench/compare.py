@@ -301,11 +301,11 @@ def tables(res, args, started, finished):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bench", required=True)
+    ap.add_argument("--bench")
     ap.add_argument("--scale", default="full", choices=["quick", "full"])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--data-dir", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--data-dir")
+    ap.add_argument("--out")
     ap.add_argument("--only", default="", help="regex: only rows whose benchmark names match")
     ap.add_argument("--render", default="", help="only print the tables of an earlier raw.json")
     args = ap.parse_args()
@@ -314,8 +314,11 @@ def main():
         res = Results()
         with open(args.render) as f:
             res.runs = json.load(f)
+        args.rounds = max((len(v) for k, v in res.runs.items() if not k.startswith(META)), default=0)
         print(tables(res, args, "?", "?"))
         return 0
+    if not (args.bench and args.data_dir and args.out):
+        ap.error("--bench, --data-dir and --out are required (unless --render)")
     os.makedirs(args.out, exist_ok=True)
     os.makedirs(args.data_dir, exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")

@@ -3,7 +3,7 @@
 #
 #   bench/compare.sh              # full: ~1 GiB per append row, 256 MiB per read row,
 #                                 # 3 rounds; < 10 GiB of data, about 30 min on 2 cores
-#   QUICK=1 bench/compare.sh      # smoke test: small rows, 3 rounds, about 3 min
+#   QUICK=1 bench/compare.sh      # smoke test: small rows, 3 rounds, 1-3 min
 #
 # Environment: BUILD_DIR (default build-release, beside the source tree),
 # DATA_DIR (default /var/tmp/segstore-bench; must be on the disk under test,
