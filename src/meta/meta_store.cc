@@ -378,12 +378,4 @@ absl::Status MetaStore::Write(Batch& batch, bool sync) {
   return FromRocks(s, "write");
 }
 
-uint64_t MetaStore::ApproximateBytes() {
-  uint64_t total = 0;
-  uint64_t v = 0;
-  if (db_->GetIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &v)) total += v;
-  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &v)) total += v;
-  return total;
-}
-
 }  // namespace segstore::internal

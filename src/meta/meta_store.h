@@ -98,9 +98,6 @@ class MetaStore {
   // sync: make the batch (and everything written before it) durable.
   absl::Status Write(Batch& batch, bool sync);
 
-  // Estimated bytes of live SST and WAL data (for stats).
-  uint64_t ApproximateBytes();
-
  private:
   MetaStore() = default;
   rocksdb::ColumnFamilyHandle* ShardHandle(uint64_t shard);
