@@ -1,5 +1,5 @@
-// Writers, readers and Sync at once: 4 writer threads (Append with random
-// sizes, some Put with gaps, some sync writes), 4 reader threads (Get of
+// Writers, readers and Sync at once: 8 writer threads (Append with random
+// sizes, some Put with gaps, some sync writes), 8 reader threads (Get of
 // random acknowledged blocks, GetRange), and a Sync thread, with bounded op
 // counts. Every byte read is checked. Meant to run under TSan as well
 // (SEGSTORE_SANITIZE=thread).
@@ -29,10 +29,10 @@ namespace {
 using testing::Payload;
 using testing::ScratchDir;
 
-constexpr int kWriters = 4;
-constexpr int kReaders = 4;
-constexpr int kWritesPerWriter = 400;
-constexpr int kReadsPerReader = 1500;
+constexpr int kWriters = 8;
+constexpr int kReaders = 8;
+constexpr int kWritesPerWriter = 300;
+constexpr int kReadsPerReader = 1000;
 constexpr int kSyncs = 40;
 constexpr size_t kMaxSize = 6000;
 

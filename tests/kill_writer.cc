@@ -10,7 +10,7 @@
 //
 // Usage: kill_writer dir=DIR [seed=1] [segment_size=65536] [count=N]
 //          [min_size=0] [max_size=4000] [sync_every=0] [end=exit|hang|close]
-//          [first=0] [shard_blocks=1000]
+//          [first=0] [shard_blocks=1000] [journal_batch=1024]
 // Exit status: 0 on success, 2 on bad usage, 3 on a store error (message on
 // stderr).
 
@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   segstore::Options o = segstore::testing::SmallOptions(Num(args, "segment_size", 64 << 10));
   o.first_block_number = Num(args, "first", 0);
   o.journal_shard_blocks = Num(args, "shard_blocks", o.journal_shard_blocks);
+  o.journal_batch_blocks = static_cast<size_t>(Num(args, "journal_batch", o.journal_batch_blocks));
 
   absl::StatusOr<std::unique_ptr<segstore::BlockStore>> opened = segstore::BlockStore::Open(o, dir);
   if (!opened.ok()) Die(3, "open: " + opened.status().ToString());

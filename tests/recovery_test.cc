@@ -63,7 +63,10 @@ std::vector<BlockNumber> RunWriter(const std::string& dir, uint64_t seed, uint64
   std::string out = testing::RunChild(
       {SEGSTORE_KILL_WRITER, "dir=" + dir, "seed=" + std::to_string(seed), "count=" + std::to_string(count),
        "segment_size=" + std::to_string(kSegmentSize), "min_size=" + std::to_string(kBlockSize),
-       "max_size=" + std::to_string(kBlockSize), "end=" + end, "sync_every=" + std::to_string(sync_every)},
+       "max_size=" + std::to_string(kBlockSize), "end=" + end, "sync_every=" + std::to_string(sync_every),
+       // Every block journaled at once, so that recovery's reconciliation of
+       // journal and segment (entries to drop, not only to add) is exercised.
+       "journal_batch=1"},
       &status);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "kill_writer status " << status;
   std::vector<BlockNumber> acks;

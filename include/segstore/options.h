@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/time/time.h"
 #include "segstore/block.h"
 
 namespace segstore {
@@ -75,6 +76,27 @@ struct Options {
   int meta_max_open_files = 64;
   size_t meta_memtable_bytes = size_t{64} << 20;
 
+  // Writers admitted at once (a semaphore); the rest queue. Admitted
+  // appenders reserve space in the active segment, write their records in
+  // parallel and are published in number order; sync writes that arrive
+  // together share one sync (group commit). 0 means the number of hardware
+  // threads. Default: 0.
+  size_t max_concurrent_writes = 0;
+
+  // Backpressure from the depth of the write queue (writers waiting for
+  // admission): at the warning depth the state is "warning"; at the critical
+  // depth a write with a deadline fails at once with ResourceExhausted
+  // instead of queueing. Default: 64 and 256.
+  size_t write_queue_warning_depth = 64;
+  size_t write_queue_critical_depth = 256;
+
+  // Journal entries (and secondary keys) of acknowledged blocks buffered in
+  // memory before they are written to RocksDB in one batch; a sync, a seal
+  // or Close writes them sooner. Recovery rebuilds the journal of the
+  // unsealed tail from the segment itself, so the buffer costs no
+  // durability. Range: [1, 1,000,000]. Default: 1,024.
+  size_t journal_batch_blocks = 1024;
+
   // GetRange returns at most this many payload bytes (always at least one
   // block if one is present). Default: 64 MiB.
   size_t max_range_bytes = size_t{64} << 20;
@@ -99,6 +121,10 @@ struct WriteOptions {
   // (survives power loss) before returning. Default: false (the write
   // survives a crash of the process, not of the machine).
   bool sync = false;
+  // Give up if the write cannot be admitted by then (DeadlineExceeded), and
+  // fail at once with ResourceExhausted when the write queue is at its
+  // critical depth. Default: none (wait as long as it takes).
+  std::optional<absl::Time> deadline;
 };
 
 struct ReadOptions {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -45,6 +46,15 @@ absl::Status ValidateOptions(const Options& o) {
     return absl::InvalidArgumentError("Options::meta_max_open_files must be at least 16");
   }
   if (o.max_open_files == 0) return absl::InvalidArgumentError("Options::max_open_files must be at least 1");
+  if (o.journal_batch_blocks == 0 || o.journal_batch_blocks > 1'000'000) {
+    return absl::InvalidArgumentError(absl::StrCat("Options::journal_batch_blocks ", o.journal_batch_blocks,
+                                                   " is outside [1, 1000000]"));
+  }
+  if (o.write_queue_warning_depth > o.write_queue_critical_depth) {
+    return absl::InvalidArgumentError(absl::StrCat("Options::write_queue_warning_depth ", o.write_queue_warning_depth,
+                                                   " is above write_queue_critical_depth ",
+                                                   o.write_queue_critical_depth));
+  }
   return absl::OkStatus();
 }
 
@@ -131,6 +141,8 @@ StoreImpl::StoreImpl(const Options& options, std::string dir)
       dir_(std::move(dir)),
       segments_dir_(dir_ + "/" + kSegmentsDir),
       fs_(options.file_system ? options.file_system : DefaultFileSystem()),
+      admission_(options.max_concurrent_writes != 0 ? options.max_concurrent_writes
+                                                    : std::max(1u, std::thread::hardware_concurrency())),
       block_cache_(options.block_cache_entries, options.block_cache_bytes),
       footer_cache_(options.manifest_cache_entries, options.manifest_cache_bytes),
       hot_maps_(options.hot_segments, std::numeric_limits<size_t>::max()),
@@ -159,6 +171,7 @@ absl::StatusOr<std::unique_ptr<BlockStore>> StoreImpl::Open(const Options& optio
 }
 
 absl::Status StoreImpl::OpenImpl() {
+  ExclusiveLock gate(&gate_);
   const bool ro = options_.read_only;
   ASSIGN_OR_RETURN(bool dir_exists, fs_->Exists(dir_));
   if (!dir_exists) {
@@ -203,6 +216,7 @@ absl::Status StoreImpl::OpenImpl() {
   RETURN_IF_ERROR(LoadSegments());
   if (!ro) RETURN_IF_ERROR(RemovePendingAndOrphans());
   RETURN_IF_ERROR(RecoverActiveTail());
+  ResetPipeline();
   Log(report_.ToString());
   return absl::OkStatus();
 }
@@ -289,10 +303,7 @@ absl::Status StoreImpl::LoadSegments() {
     infos.push_back(info);
   }
   if (!metas.empty()) active_meta_on_open_ = metas.back();
-  {
-    MutexLock w(&write_mu_);
-    next_segment_id_ = infos.empty() ? 1 : infos.back().id + 1;
-  }
+  next_segment_id_ = infos.empty() ? 1 : infos.back().id + 1;
   MutexLock lock(&state_mu_);
   segments_ = std::move(infos);
   total_count_ = total;
@@ -325,11 +336,7 @@ bool StoreImpl::IsEmptySegmentFile(uint64_t id) {
 
 absl::Status StoreImpl::RemovePendingAndOrphans() {
   std::vector<uint64_t> pending(manifest_.pending_deletions().begin(), manifest_.pending_deletions().end());
-  uint64_t next;
-  {
-    MutexLock w(&write_mu_);
-    next = next_segment_id_;
-  }
+  const uint64_t next = next_segment_id_;
   // A segment file is created before its metadata; a crash in between leaves
   // a file with a header and no records under the next id: that one goes.
   // Anything else there (records, a damaged header, another store's file)
@@ -345,7 +352,6 @@ absl::Status StoreImpl::RemovePendingAndOrphans() {
                      "to take it in)"));
     report_.clean = false;
     report_.ignored_files.push_back(SegmentPath(id));
-    MutexLock w(&write_mu_);
     next_segment_id_ = id + 1;
   }
   // Sealed segments whose trim failed give back their preallocated tail now,
@@ -515,15 +521,17 @@ absl::Status StoreImpl::RecoverActiveTail() {
     return absl::OkStatus();
   }
 
-  MutexLock w(&write_mu_);
   active_epoch_ = plan.next_epoch;
   active_markers_ = plan.markers;
-  active_synced_ = plan.end;
+  {
+    MutexLock lock(&commit_mu_);
+    active_synced_ = plan.end;
+  }
   if (!ro) {
     // Everything kept becomes durable now, and the new epoch is recorded
     // before any record carries it.
     RETURN_IF_ERROR(file->Sync());
-    batch.PutSegment(ActiveMeta(info));
+    batch.PutSegment(ActiveMeta(info, plan.end, active_epoch_));
     RETURN_IF_ERROR(meta_->Write(batch, /*sync=*/true));
     if (size < info.capacity) {
       // The file was cut short (a damaged tail): reserve its space again so
@@ -583,7 +591,7 @@ absl::Status StoreImpl::Fail(const absl::Status& cause) {
   return failed_;
 }
 
-proto::SegmentMeta StoreImpl::ActiveMeta(const SegmentInfo& s) {
+proto::SegmentMeta StoreImpl::ActiveMeta(const SegmentInfo& s, uint64_t synced_offset, uint32_t epoch) {
   proto::SegmentMeta m;
   m.set_segment_id(s.id);
   m.set_state(proto::SEGMENT_ACTIVE);
@@ -593,8 +601,8 @@ proto::SegmentMeta StoreImpl::ActiveMeta(const SegmentInfo& s) {
   m.set_first_block(s.first);
   m.set_last_block(s.last);
   m.set_record_count(s.count);
-  m.set_synced_offset(active_synced_);
-  m.set_epoch(active_epoch_);
+  m.set_synced_offset(synced_offset);
+  m.set_epoch(epoch);
   m.set_tier(proto::TIER_HOT);
   return m;
 }
@@ -603,115 +611,332 @@ size_t StoreImpl::MaxPayloadSize() const { return static_cast<size_t>(MaxPayload
 
 absl::Status StoreImpl::Put(BlockNumber n, std::string_view payload, const WriteOptions& options) {
   RETURN_IF_ERROR(NumberInRange(n));
-  MutexLock w(&write_mu_);
-  return PutLocked(n, payload, options);
+  return Write(n, payload, options).status();
 }
 
 absl::StatusOr<BlockNumber> StoreImpl::Append(std::string_view payload, const WriteOptions& options) {
-  MutexLock w(&write_mu_);
-  std::optional<BlockNumber> highest;
-  {
-    MutexLock lock(&state_mu_);
-    highest = HighestLocked();
-  }
-  BlockNumber n = highest ? *highest + 1 : manifest_.first_block_number();
-  if (highest && *highest >= kMaxBlockNumber) {
-    return absl::OutOfRangeError(absl::StrCat("cannot append after block ", *highest, ": it is the largest number"));
-  }
-  RETURN_IF_ERROR(PutLocked(n, payload, options));
-  return n;
+  return Write(std::nullopt, payload, options);
 }
 
-absl::Status StoreImpl::PutLocked(BlockNumber n, std::string_view payload, const WriteOptions& options) {
-  RETURN_IF_ERROR(CheckWritable());
+absl::StatusOr<BlockNumber> StoreImpl::Write(std::optional<BlockNumber> n, std::string_view payload,
+                                             const WriteOptions& options) {
   if (payload.size() > MaxPayloadSize()) {
-    return absl::InvalidArgumentError(absl::StrCat("block ", n, ": payload of ", payload.size(),
+    return absl::InvalidArgumentError(absl::StrCat(n ? absl::StrCat("block ", *n) : std::string("append"),
+                                                   ": payload of ", payload.size(),
                                                    " bytes exceeds MaxPayloadSize() = ", MaxPayloadSize(),
                                                    " (raise Options::segment_size)"));
   }
-  std::optional<BlockNumber> highest;
+  RETURN_IF_ERROR(admission_.Acquire(options.deadline, options_.write_queue_critical_depth));
+  AdmissionPermit permit(&admission_);
+  for (;;) {
+    BlockNumber written = 0;
+    {
+      SharedLock gate(&gate_);
+      ASSIGN_OR_RETURN(Attempt a, TryWrite(n, payload, options, &written));
+      if (a == Attempt::kDone) return written;
+    }
+    // The active segment is full: roll over with every other writer out.
+    ExclusiveLock gate(&gate_);
+    RETURN_IF_ERROR(CheckWritable());
+    RETURN_IF_ERROR(EnsureRoom(RecordSize(payload.size())));
+  }
+}
+
+bool StoreImpl::FitsLocked(uint64_t record_bytes) const {
+  if (active_file_ == nullptr || active_capacity_ == 0) return false;
+  const uint64_t entries = reserved_records_ + active_markers_.size() + 1;
+  const uint64_t need = record_bytes + FooterReserve(entries);
+  return reserved_end_ <= active_capacity_ && need <= active_capacity_ - reserved_end_ &&
+         entries <= kMaxRecordsPerSegment;
+}
+
+absl::StatusOr<StoreImpl::Attempt> StoreImpl::TryWrite(std::optional<BlockNumber> n, std::string_view payload,
+                                                       const WriteOptions& options, BlockNumber* written) {
+  RETURN_IF_ERROR(CheckWritable());
+  const uint64_t record_bytes = RecordSize(payload.size());
+  Slot slot;
+  bool rewrite = false;
+  {
+    MutexLock lock(&commit_mu_);
+    if (journal_buffer_.size() >= 4 * options_.journal_batch_blocks && !journal_error_.ok()) {
+      return absl::Status(journal_error_.code(),
+                          absl::StrCat("metadata writes are failing, so new writes are refused: ",
+                                       journal_error_.message()));
+    }
+    if (n) {
+      slot.number = *n;
+      // Not above the highest: only an idempotent re-put is allowed.
+      rewrite = reserved_highest_ && *n <= *reserved_highest_;
+    } else if (reserved_highest_) {
+      if (*reserved_highest_ >= kMaxBlockNumber) {
+        return absl::OutOfRangeError(
+            absl::StrCat("cannot append after block ", *reserved_highest_, ": it is the largest number"));
+      }
+      slot.number = *reserved_highest_ + 1;
+    } else {
+      slot.number = manifest_.first_block_number();
+    }
+    if (!rewrite) {
+      if (!FitsLocked(record_bytes)) return Attempt::kNeedRoom;
+      slot.offset = reserved_end_;
+      slot.record_bytes = record_bytes;
+      reserved_end_ += record_bytes;
+      ++reserved_records_;
+      reserved_highest_ = slot.number;
+      queue_.push_back(&slot);
+    }
+  }
+  if (rewrite) {
+    RETURN_IF_ERROR(RewriteExisting(slot.number, payload, options));
+    *written = slot.number;
+    return Attempt::kDone;
+  }
+
+  // With no lock held: checksum, key and the record itself, in parallel with
+  // the other admitted writers.
+  slot.length = payload.size();
+  slot.checksum = Checksum64(payload);
+  if (options_.key_extractor) slot.key = options_.key_extractor(payload);
+  RecordHeader h;
+  h.type = RecordType::kBlock;
+  h.number = slot.number;
+  h.length = payload.size();
+  h.payload_checksum = slot.checksum;
+  h.epoch = active_epoch_;
+  thread_local std::string scratch;
+  uint64_t segment_id;
   {
     MutexLock lock(&state_mu_);
-    highest = HighestLocked();
+    segment_id = segments_.back().id;
   }
-  if (highest && n <= *highest) {
-    absl::StatusOr<Block> existing = Get(n, ReadOptions{true, false});
-    if (existing.ok()) {
-      if (existing->data() == payload) return options.sync ? SyncLocked() : absl::OkStatus();
+  absl::Status ws = WriteRecord(*active_file_, slot.offset, Seed(segment_id), h, payload, &scratch);
+  if (scratch.capacity() > (size_t{128} << 10)) std::string().swap(scratch);
+
+  uint64_t end;
+  {
+    MutexLock lock(&commit_mu_);
+    FinishSlotLocked(&slot, std::move(ws));
+    while (!slot.published) commit_cv_.Wait(&commit_mu_);
+    RETURN_IF_ERROR(slot.status);
+    end = slot.offset + slot.record_bytes;
+  }
+  *written = slot.number;
+  if (options.sync) {
+    RETURN_IF_ERROR(SyncTo(end, /*flush_journal=*/false));
+  } else {
+    RETURN_IF_ERROR(MaybeFlushJournal());
+  }
+  return Attempt::kDone;
+}
+
+void StoreImpl::FinishSlotLocked(Slot* slot, absl::Status status) {
+  slot->written = true;
+  slot->status = std::move(status);
+  if (queue_.empty() || !queue_.front()->written) return;  // an older record is still being written
+  if (!queue_.front()->status.ok()) {
+    // The oldest record is not in the file, so nothing queued behind it can
+    // be published (the tail would have a hole). Alone, its place is simply
+    // reused; with records written behind it, the store stops taking writes
+    // (those records would be found by recovery) until it is reopened.
+    Slot* failed = queue_.front();
+    const bool alone = queue_.size() == 1;
+    absl::Status cause = failed->status;
+    for (Slot* s : queue_) {
+      if (s != failed) {
+        s->status = absl::AbortedError(absl::StrCat("block ", s->number, " was not written: an earlier concurrent "
+                                                    "write failed: ", cause.message()));
+      }
+      s->published = true;
+    }
+    queue_.clear();
+    if (alone) {
+      reserved_end_ = failed->offset;
+      --reserved_records_;
+      MutexLock lock(&state_mu_);
+      reserved_highest_ = HighestLocked();
+    } else {
+      (void)Fail(cause);
+    }
+    commit_cv_.SignalAll();
+    return;
+  }
+  MutexLock lock(&state_mu_);
+  SegmentInfo& active = segments_.back();
+  while (!queue_.empty() && queue_.front()->written && queue_.front()->status.ok()) {
+    Slot* s = queue_.front();
+    queue_.pop_front();
+    if (!active.has_blocks) {
+      active.has_blocks = true;
+      active.first = s->number;
+    }
+    active.last = s->number;
+    ++active.count;
+    active.used = s->offset + s->record_bytes;
+    active_index_.push_back({s->number, s->offset, s->length});
+    ++total_count_;
+    published_end_ = active.used;
+    PendingJournal j{s->number, {}, std::move(s->key)};
+    j.location.set_segment_id(active.id);
+    j.location.set_offset(s->offset);
+    j.location.set_length(s->length);
+    j.location.set_checksum(s->checksum);
+    journal_buffer_.push_back(std::move(j));
+    s->published = true;
+  }
+  commit_cv_.SignalAll();
+}
+
+absl::Status StoreImpl::RewriteExisting(BlockNumber n, std::string_view payload, const WriteOptions& options) {
+  uint64_t end;
+  {
+    // Wait until block n, if it is being written, is published.
+    MutexLock lock(&commit_mu_);
+    while (!queue_.empty() && queue_.front()->number <= n) commit_cv_.Wait(&commit_mu_);
+    end = published_end_;
+  }
+  absl::StatusOr<Block> existing = Get(n, ReadOptions{true, false});
+  if (existing.ok()) {
+    if (existing->data() != payload) {
       return absl::AlreadyExistsError(absl::StrCat("block ", n, " already exists with different bytes (",
                                                    existing->data().size(), " bytes stored, ", payload.size(),
                                                    " given); TruncateAfter(", n - (n > 0 ? 1 : 0),
                                                    ") first to replace it"));
     }
-    if (!absl::IsNotFound(existing.status())) return existing.status();
-    return absl::FailedPreconditionError(absl::StrCat("block ", n, " is not above the highest block ", *highest,
-                                                      ": numbers only grow (TruncateAfter to rewrite)"));
+    return options.sync ? SyncTo(end, /*flush_journal=*/false) : absl::OkStatus();
   }
-  const uint64_t record_bytes = RecordSize(payload.size());
-  RETURN_IF_ERROR(EnsureRoom(record_bytes));
-
-  SegmentInfo info;
+  if (!absl::IsNotFound(existing.status())) return existing.status();
+  std::optional<BlockNumber> highest;
   {
-    MutexLock lock(&state_mu_);
-    info = segments_.back();
+    MutexLock lock(&commit_mu_);
+    highest = reserved_highest_;
   }
-  const uint64_t offset = info.used;
-  RecordHeader h;
-  h.type = RecordType::kBlock;
-  h.number = n;
-  h.length = payload.size();
-  h.payload_checksum = Checksum64(payload);
-  h.epoch = active_epoch_;
-  RETURN_IF_ERROR(WriteRecord(*active_file_, offset, Seed(info.id), h, payload, &scratch_));
+  return absl::FailedPreconditionError(absl::StrCat("block ", n, " is not above the highest block ",
+                                                    highest ? *highest : 0,
+                                                    ": numbers only grow (TruncateAfter to rewrite)"));
+}
 
-  const uint64_t shard = ShardOf(n);
-  RETURN_IF_ERROR(meta_->EnsureShard(shard));
-  proto::BlockLocation loc;
-  loc.set_segment_id(info.id);
-  loc.set_offset(offset);
-  loc.set_length(payload.size());
-  loc.set_checksum(h.payload_checksum);
-  MetaStore::Batch batch;
-  batch.PutJournal(shard, n, loc);
-  if (options_.key_extractor) {
-    if (std::optional<std::string> key = options_.key_extractor(payload)) batch.PutKey(*key, n);
+absl::Status StoreImpl::EnsureShardsFor(const std::vector<PendingJournal>& entries) {
+  std::optional<uint64_t> last_shard;
+  for (const PendingJournal& j : entries) {
+    const uint64_t shard = ShardOf(j.number);
+    if (last_shard == shard) continue;
+    RETURN_IF_ERROR(meta_->EnsureShard(shard));
+    last_shard = shard;
   }
-  RETURN_IF_ERROR(meta_->Write(batch, /*sync=*/false));
-
-  {
-    MutexLock lock(&state_mu_);
-    SegmentInfo& active = segments_.back();
-    if (!active.has_blocks) {
-      active.has_blocks = true;
-      active.first = n;
-    }
-    active.last = n;
-    ++active.count;
-    active.used = offset + record_bytes;
-    active_index_.push_back({n, offset, payload.size()});
-    ++total_count_;
-  }
-  if (options.sync) return SyncLocked();
   return absl::OkStatus();
 }
 
-absl::Status StoreImpl::EnsureRoom(uint64_t record_bytes) {
-  SegmentInfo info;
-  uint64_t records = 0;
-  bool have_active = false;
+void StoreImpl::AddJournalToBatch(const std::vector<PendingJournal>& entries, bool journal, MetaStore::Batch* batch) {
+  for (const PendingJournal& j : entries) {
+    if (journal) batch->PutJournal(ShardOf(j.number), j.number, j.location);
+    if (j.key) batch->PutKey(*j.key, j.number);
+  }
+}
+
+absl::Status StoreImpl::MaybeFlushJournal() {
+  std::vector<PendingJournal> entries;
   {
-    MutexLock lock(&state_mu_);
-    have_active = !segments_.empty() && !segments_.back().sealed && active_file_ != nullptr;
-    if (have_active) {
+    MutexLock lock(&commit_mu_);
+    if (journal_buffer_.size() < options_.journal_batch_blocks || flushing_journal_ || syncing_) {
+      return absl::OkStatus();
+    }
+    flushing_journal_ = true;
+    entries.swap(journal_buffer_);
+  }
+  absl::Status s = EnsureShardsFor(entries);
+  if (s.ok()) {
+    MetaStore::Batch batch;
+    AddJournalToBatch(entries, /*journal=*/true, &batch);
+    s = meta_->Write(batch, /*sync=*/false);
+  }
+  MutexLock lock(&commit_mu_);
+  flushing_journal_ = false;
+  ++journal_writes_;
+  if (!s.ok()) {
+    // Kept for the next try; the block itself is stored and acknowledged.
+    journal_buffer_.insert(journal_buffer_.begin(), std::make_move_iterator(entries.begin()),
+                           std::make_move_iterator(entries.end()));
+    journal_error_ = s;
+  } else {
+    journal_error_ = absl::OkStatus();
+  }
+  commit_cv_.SignalAll();
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::SyncTo(uint64_t target, bool flush_journal) {
+  std::vector<PendingJournal> entries;
+  uint64_t upto;
+  SegmentInfo info;
+  {
+    MutexLock lock(&commit_mu_);
+    ++sync_requests_;
+    for (;;) {
+      {
+        MutexLock state(&state_mu_);
+        RETURN_IF_ERROR(failed_);
+      }
+      if (active_file_ == nullptr) return absl::OkStatus();
+      if (active_synced_ >= target && !(flush_journal && !journal_buffer_.empty())) return absl::OkStatus();
+      if (!syncing_ && !flushing_journal_) break;
+      commit_cv_.Wait(&commit_mu_);  // join the sync in progress, or the next one
+    }
+    syncing_ = true;
+    ++sync_rounds_;
+    upto = published_end_;
+    entries.swap(journal_buffer_);
+    MutexLock state(&state_mu_);
+    info = segments_.back();
+  }
+  // Segment data first, then the journal and the synced offset in one
+  // durable RocksDB write: after it, everything up to `upto` survives power
+  // loss, and recovery treats damage below it as bit rot.
+  absl::Status s;
+  bool file_synced = false;
+  {
+    MutexLock lock(&commit_mu_);
+    file_synced = active_synced_ >= upto;
+  }
+  if (!file_synced) s = active_file_->Sync();
+  if (s.ok()) s = EnsureShardsFor(entries);
+  if (s.ok()) {
+    MetaStore::Batch batch;
+    AddJournalToBatch(entries, /*journal=*/true, &batch);
+    batch.PutSegment(ActiveMeta(info, upto, active_epoch_));
+    s = meta_->Write(batch, /*sync=*/true);
+  }
+  MutexLock lock(&commit_mu_);
+  syncing_ = false;
+  commit_cv_.SignalAll();
+  if (!s.ok()) return Fail(s);
+  active_synced_ = std::max(active_synced_, upto);
+  return absl::OkStatus();
+}
+
+void StoreImpl::ResetPipeline() {
+  MutexLock lock(&commit_mu_);
+  MutexLock state(&state_mu_);
+  queue_.clear();
+  reserved_highest_ = HighestLocked();
+  const bool active = !segments_.empty() && !segments_.back().sealed && active_file_ != nullptr;
+  active_capacity_ = active ? segments_.back().capacity : 0;
+  reserved_end_ = active ? segments_.back().used : 0;
+  reserved_records_ = active ? active_index_.size() : 0;
+  published_end_ = reserved_end_;
+}
+
+absl::Status StoreImpl::EnsureRoom(uint64_t record_bytes) {
+  {
+    MutexLock lock(&commit_mu_);
+    if (FitsLocked(record_bytes)) return absl::OkStatus();
+  }
+  if (active_file_ != nullptr) {
+    SegmentInfo info;
+    uint64_t records;
+    {
+      MutexLock lock(&state_mu_);
       info = segments_.back();
       records = active_index_.size();
-    }
-  }
-  if (have_active) {
-    const uint64_t entries = records + active_markers_.size() + 1;
-    const uint64_t need = record_bytes + FooterReserve(entries);
-    if (info.used <= info.capacity && need <= info.capacity - info.used && entries <= kMaxRecordsPerSegment) {
-      return absl::OkStatus();
     }
     if (records == 0 && active_markers_.empty() && info.used == kSegmentHeaderSize) {
       return absl::InvalidArgumentError(absl::StrCat("record of ", record_bytes, " bytes does not fit segment ",
@@ -737,12 +962,20 @@ absl::Status StoreImpl::SealActive() {
   info.sealed = true;
   info.footer = *sealed;
   info.used = sealed->file_size;
+  std::vector<PendingJournal> entries;
+  {
+    MutexLock lock(&commit_mu_);
+    entries.swap(journal_buffer_);
+  }
   MetaStore::Batch batch;
   batch.PutSegment(SealedMeta(info));
+  // The footer now says where these blocks are, so their buffered journal
+  // entries need not be written; their keys still must.
+  AddJournalToBatch(entries, /*journal=*/false, &batch);
   if (info.has_blocks) {
-    // The footer now says where these blocks are. Shards wholly below the
-    // segment's end are dropped below; the one it ends in forgets them with a
-    // single range tombstone, so the journal holds only the unsealed tail.
+    // Shards wholly below the segment's end are dropped below; the one it
+    // ends in forgets these blocks with a single range tombstone, so the
+    // journal holds only the unsealed tail.
     const uint64_t shard = ShardOf(info.last);
     const uint64_t shard_first = shard * shard_blocks_;
     if (info.last - shard_first + 1 < shard_blocks_) {
@@ -767,7 +1000,7 @@ absl::Status StoreImpl::SealActive() {
   if (map) hot_maps_.Insert(info.id, std::move(map), 1);
   active_file_.reset();
   active_markers_.clear();
-  active_synced_ = 0;
+  ResetPipeline();
   Log(absl::StrCat("sealed segment ", SegmentFileName(info.id), ": ", info.count, " blocks, ", info.used, " bytes"));
   if (info.has_blocks) RETURN_IF_ERROR(RetireShardsThrough(info.last));
   return absl::OkStatus();
@@ -810,11 +1043,8 @@ absl::Status StoreImpl::CreateActive() {
     std::optional<BlockNumber> highest = HighestLocked();
     info.first = highest ? *highest + 1 : (segments_.empty() ? 0 : segments_.back().first);
   }
-  active_synced_ = kSegmentHeaderSize;
-  active_epoch_ = 1;
-  active_markers_.clear();
   MetaStore::Batch batch;
-  batch.PutSegment(ActiveMeta(info));
+  batch.PutSegment(ActiveMeta(info, kSegmentHeaderSize, 1));
   absl::Status s = meta_->Write(batch, /*sync=*/true);
   if (!s.ok()) {
     file.reset();
@@ -823,47 +1053,30 @@ absl::Status StoreImpl::CreateActive() {
   }
   ++next_segment_id_;
   active_file_ = std::move(file);
-  MutexLock lock(&state_mu_);
-  segments_.push_back(info);
-  active_index_.clear();
-  active_map_ = *std::move(map);
+  active_epoch_ = 1;
+  active_markers_.clear();
+  {
+    MutexLock lock(&state_mu_);
+    segments_.push_back(info);
+    active_index_.clear();
+    active_map_ = *std::move(map);
+  }
+  ResetPipeline();
+  MutexLock lock(&commit_mu_);
+  active_synced_ = kSegmentHeaderSize;
   return absl::OkStatus();
 }
 
 absl::Status StoreImpl::Sync() {
-  MutexLock w(&write_mu_);
+  SharedLock gate(&gate_);
   if (closed_) return absl::FailedPreconditionError("store is closed");
   if (options_.read_only) return absl::OkStatus();
-  return SyncLocked();
-}
-
-absl::Status StoreImpl::SyncLocked() {
+  uint64_t target;
   {
-    MutexLock lock(&state_mu_);
-    RETURN_IF_ERROR(failed_);
+    MutexLock lock(&commit_mu_);
+    target = published_end_;
   }
-  if (active_file_ == nullptr) return absl::OkStatus();
-  SegmentInfo info;
-  {
-    MutexLock lock(&state_mu_);
-    info = segments_.back();
-  }
-  if (info.used <= active_synced_) return absl::OkStatus();
-  // Segment data first, then the journal and the synced offset in one
-  // durable RocksDB write: after it, everything up to info.used survives
-  // power loss, and recovery treats damage below it as bit rot.
-  absl::Status s = active_file_->Sync();
-  if (!s.ok()) return Fail(s);
-  const uint64_t prev = active_synced_;
-  active_synced_ = info.used;
-  MetaStore::Batch batch;
-  batch.PutSegment(ActiveMeta(info));
-  s = meta_->Write(batch, /*sync=*/true);
-  if (!s.ok()) {
-    active_synced_ = prev;
-    return Fail(s);
-  }
-  return absl::OkStatus();
+  return SyncTo(target, /*flush_journal=*/true);
 }
 
 absl::Status StoreImpl::PlanSealedCut(BlockNumber n, SealedCut* cut) {
@@ -943,7 +1156,7 @@ absl::Status StoreImpl::FinishSealedCut(const SealedCut& cut, bool delete_files)
 
 absl::Status StoreImpl::TruncateAfter(BlockNumber n) {
   RETURN_IF_ERROR(NumberInRange(n));
-  MutexLock w(&write_mu_);
+  ExclusiveLock gate(&gate_);  // waits for every admitted writer to finish
   RETURN_IF_ERROR(CheckWritable());
   std::optional<BlockNumber> highest;
   {
@@ -967,11 +1180,11 @@ absl::Status StoreImpl::TruncateAfter(BlockNumber n) {
   h.number = cut.marker;
   h.payload_checksum = Checksum64({});
   h.epoch = active_epoch_;
-  RETURN_IF_ERROR(WriteRecord(*active_file_, active.used, Seed(active.id), h, {}, &scratch_));
+  std::string scratch;
+  RETURN_IF_ERROR(WriteRecord(*active_file_, active.used, Seed(active.id), h, {}, &scratch));
   absl::Status s = active_file_->Sync();
   if (!s.ok()) return Fail(s);
   active.used += RecordSize(0);
-  active_synced_ = active.used;
   active_markers_.push_back(cut.marker);
 
   std::vector<IndexEntry> kept;
@@ -995,7 +1208,18 @@ absl::Status StoreImpl::TruncateAfter(BlockNumber n) {
     active.first = n + 1;
     active.last = 0;
   }
-  batch.PutSegment(ActiveMeta(active));
+  {
+    // Buffered journal entries above n go; the rest are written with the cut.
+    MutexLock lock(&commit_mu_);
+    std::vector<PendingJournal> entries;
+    for (PendingJournal& j : journal_buffer_) {
+      if (j.number <= n) entries.push_back(std::move(j));
+    }
+    journal_buffer_.clear();
+    RETURN_IF_ERROR(EnsureShardsFor(entries));
+    AddJournalToBatch(entries, /*journal=*/true, &batch);
+  }
+  batch.PutSegment(ActiveMeta(active, active.used, active_epoch_));
   AddSealedCut(cut, &batch);
   s = meta_->Write(batch, /*sync=*/true);
   if (!s.ok()) return Fail(s);  // the durable marker finishes the cut on reopen
@@ -1005,13 +1229,19 @@ absl::Status StoreImpl::TruncateAfter(BlockNumber n) {
     total_count_ -= old_count - active.count;
     active_index_ = std::move(kept);
   }
-  RETURN_IF_ERROR(FinishSealedCut(cut, /*delete_files=*/true));
+  absl::Status finished = FinishSealedCut(cut, /*delete_files=*/true);
+  ResetPipeline();
+  {
+    MutexLock lock(&commit_mu_);
+    active_synced_ = active.used;
+  }
+  RETURN_IF_ERROR(finished);
   Log(absl::StrCat("truncated after block ", n, ": removed ", cut.doomed.size(), " segment(s)"));
   return absl::OkStatus();
 }
 
 absl::Status StoreImpl::Close() {
-  MutexLock w(&write_mu_);
+  ExclusiveLock gate(&gate_);  // waits for every admitted writer to finish
   if (closed_) return absl::OkStatus();
   closed_ = true;
   closed_for_reads_.store(true, std::memory_order_release);
@@ -1022,7 +1252,14 @@ absl::Status StoreImpl::Close() {
       MutexLock lock(&state_mu_);
       failed = !failed_.ok();
     }
-    if (!failed) s = SyncLocked();
+    if (!failed) {
+      uint64_t target;
+      {
+        MutexLock lock(&commit_mu_);
+        target = published_end_;
+      }
+      s = SyncTo(target, /*flush_journal=*/true);
+    }
   }
   active_file_.reset();
   absl::Status ms = meta_ ? meta_->Close() : absl::OkStatus();
@@ -1237,7 +1474,20 @@ absl::StatusOr<BlockNumber> StoreImpl::FindByKey(std::string_view key) {
   if (!options_.key_extractor) {
     return absl::FailedPreconditionError("FindByKey needs Options::key_extractor");
   }
-  ASSIGN_OR_RETURN(std::optional<uint64_t> n, meta_->GetKey(key));
+  // Keys of the newest blocks may still be in the journal buffer.
+  std::optional<uint64_t> n;
+  {
+    MutexLock lock(&commit_mu_);
+    for (auto it = journal_buffer_.rbegin(); it != journal_buffer_.rend(); ++it) {
+      if (it->key && *it->key == key) {
+        n = it->number;
+        break;
+      }
+    }
+  }
+  if (!n) {
+    ASSIGN_OR_RETURN(n, meta_->GetKey(key));
+  }
   if (!n || *n > kMaxBlockNumber) return absl::NotFoundError("no block has this key");
   // Entries of blocks removed by TruncateAfter are left behind; the block
   // now at that number must still have the key.

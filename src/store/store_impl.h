@@ -1,15 +1,25 @@
 // StoreImpl: the one place that orders locks, segment I/O and metadata.
 //
-// Lock order (never the reverse): write_mu_ -> state_mu_ -> cache mutexes.
-//  - write_mu_ serializes writers (Put, Append, TruncateAfter, Sync, Close)
-//    and is held across their I/O, like LevelDB's writer queue; readers
-//    never take it.
-//  - state_mu_ guards the in-memory index that readers consult. It is held
-//    only for in-memory work: never across I/O, a mapping call or a RocksDB
-//    call.
-// A block becomes visible to readers (is published under state_mu_) only
-// after its record is written and journaled, so every acknowledged block is
-// readable by every thread.
+// Lock order (never the reverse): gate_ -> commit_mu_ -> state_mu_ -> cache
+// mutexes.
+//  - gate_ is held shared by every writer from reserving its place to being
+//    acknowledged, and exclusively by the operations that replace or cut the
+//    active segment (rollover, TruncateAfter, Close, recovery). Readers never
+//    take it.
+//  - commit_mu_ guards the write pipeline: the reservation cursor, the queue
+//    of reserved records in number order, the journal buffer and the sync
+//    state. It is held only for in-memory work.
+//  - state_mu_ guards the in-memory index that readers consult. It too is
+//    held only for in-memory work: never across I/O, a mapping call or a
+//    RocksDB call.
+// The write pipeline: an admitted writer reserves the next offset and number
+// under commit_mu_, writes its record with no lock held (in parallel with
+// the others), then marks it written; whoever finds the oldest reserved
+// records written publishes them, in number order, under state_mu_. A writer
+// returns only once its record is published, so every acknowledged block is
+// readable by every thread and the acknowledged blocks never have holes.
+// Sync writes share syncs: one writer syncs everything published so far
+// while the others wait for it (group commit).
 //
 // Where a block is found: the active segment's blocks are in active_index_
 // (the in-memory mirror of the journal, so reads of recent blocks make no
@@ -21,6 +31,7 @@
 #define SEGSTORE_SRC_STORE_STORE_IMPL_H_
 
 #include <atomic>
+#include <deque>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -35,6 +46,7 @@
 #include "segstore/block_store.h"
 #include "segstore/file_system.h"
 #include "store/store_lock.h"
+#include "store/write_admission.h"
 #include "util/mutex.h"
 
 namespace segstore::internal {
@@ -83,28 +95,68 @@ class StoreImpl final : public BlockStore {
   StoreImpl(const Options& options, std::string dir);
 
   // --- open ---
-  absl::Status OpenImpl();
+  absl::Status OpenImpl() ABSL_LOCKS_EXCLUDED(gate_);
   absl::Status LoadManifest();
-  absl::Status LoadSegments();
-  absl::Status RemovePendingAndOrphans();
+  absl::Status LoadSegments() ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
+  absl::Status RemovePendingAndOrphans() ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
   // A file under the segment id holding only this store's header and zeros.
   bool IsEmptySegmentFile(uint64_t id);
-  absl::Status RecoverActiveTail();
+  absl::Status RecoverActiveTail() ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
 
-  // --- writers (REQUIRES write_mu_) ---
-  absl::Status CheckWritable() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  absl::Status PutLocked(BlockNumber n, std::string_view payload, const WriteOptions& options)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // --- writers ---
+  // A record's reserved place in the active segment, owned by its writer.
+  struct Slot {
+    BlockNumber number = 0;
+    uint64_t offset = 0;
+    uint64_t record_bytes = 0;
+    uint64_t length = 0;
+    uint64_t checksum = 0;
+    std::optional<std::string> key;
+    bool written = false;    // the writer is done with the file
+    bool published = false;  // readers see it (or, with !status.ok(), it failed)
+    absl::Status status;
+  };
+  struct PendingJournal {
+    BlockNumber number;
+    proto::BlockLocation location;
+    std::optional<std::string> key;
+  };
+  // Put and Append: n is nullopt for Append.
+  absl::StatusOr<BlockNumber> Write(std::optional<BlockNumber> n, std::string_view payload,
+                                    const WriteOptions& options);
+  enum class Attempt { kDone, kNeedRoom };
+  // One try under the shared gate; kNeedRoom: the active segment is full.
+  absl::StatusOr<Attempt> TryWrite(std::optional<BlockNumber> n, std::string_view payload,
+                                   const WriteOptions& options, BlockNumber* written)
+      ABSL_SHARED_LOCKS_REQUIRED(gate_);
+  // Put of a number already reserved: equal bytes are OK, other bytes not.
+  absl::Status RewriteExisting(BlockNumber n, std::string_view payload, const WriteOptions& options)
+      ABSL_SHARED_LOCKS_REQUIRED(gate_);
+  bool FitsLocked(uint64_t record_bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_)
+      ABSL_SHARED_LOCKS_REQUIRED(gate_);
+  // Marks slot written and publishes every written slot at the head of the
+  // queue, in order. A failed slot fails the slots queued behind it.
+  void FinishSlotLocked(Slot* slot, absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Makes everything published up to `target` durable, sharing the sync with
+  // concurrent callers. flush_journal: also write buffered journal entries.
+  absl::Status SyncTo(uint64_t target, bool flush_journal) ABSL_SHARED_LOCKS_REQUIRED(gate_);
+  // Writes buffered journal entries once the buffer is full.
+  absl::Status MaybeFlushJournal() ABSL_SHARED_LOCKS_REQUIRED(gate_);
+  void AddJournalToBatch(const std::vector<PendingJournal>& entries, bool journal, MetaStore::Batch* batch);
+  absl::Status EnsureShardsFor(const std::vector<PendingJournal>& entries);
+  // Resets the pipeline to the published state of the active segment.
+  void ResetPipeline() ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
+
+  absl::Status CheckWritable() ABSL_SHARED_LOCKS_REQUIRED(gate_);
   // Makes sure the active segment can take a record of record_bytes (plus
   // room for the footer), sealing and creating segments as needed.
-  absl::Status EnsureRoom(uint64_t record_bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  absl::Status SealActive() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  absl::Status CreateActive() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  absl::Status SyncLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  absl::Status RetireShardsThrough(uint64_t last_sealed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status EnsureRoom(uint64_t record_bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
+  absl::Status SealActive() ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
+  absl::Status CreateActive() ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
+  absl::Status RetireShardsThrough(uint64_t last_sealed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
   // Enters the failed read-only state and returns the status that says so.
-  absl::Status Fail(const absl::Status& cause) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  proto::SegmentMeta ActiveMeta(const SegmentInfo& info) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status Fail(const absl::Status& cause);
+  proto::SegmentMeta ActiveMeta(const SegmentInfo& info, uint64_t synced_offset, uint32_t epoch);
   absl::Status DeleteSegmentFiles(const std::vector<uint64_t>& ids);
 
   // What TruncateAfter(n) does to sealed segments: those wholly above n go,
@@ -156,14 +208,31 @@ class StoreImpl final : public BlockStore {
   proto::SegmentMeta active_meta_on_open_;  // the newest segment's metadata, read once
   std::atomic<bool> closed_for_reads_{false};
 
-  Mutex write_mu_ ABSL_ACQUIRED_BEFORE(state_mu_);
-  std::unique_ptr<File> active_file_ ABSL_GUARDED_BY(write_mu_);
-  uint64_t active_synced_ ABSL_GUARDED_BY(write_mu_) = 0;
-  uint32_t active_epoch_ ABSL_GUARDED_BY(write_mu_) = 1;
-  std::vector<uint64_t> active_markers_ ABSL_GUARDED_BY(write_mu_);
-  uint64_t next_segment_id_ ABSL_GUARDED_BY(write_mu_) = 1;
-  std::string scratch_ ABSL_GUARDED_BY(write_mu_);
-  bool closed_ ABSL_GUARDED_BY(write_mu_) = false;
+  WriteAdmission admission_;
+  SharedGate gate_ ABSL_ACQUIRED_BEFORE(commit_mu_);
+  std::unique_ptr<File> active_file_ ABSL_GUARDED_BY(gate_);
+  uint32_t active_epoch_ ABSL_GUARDED_BY(gate_) = 1;
+  std::vector<uint64_t> active_markers_ ABSL_GUARDED_BY(gate_);
+  uint64_t next_segment_id_ ABSL_GUARDED_BY(gate_) = 1;
+  bool closed_ ABSL_GUARDED_BY(gate_) = false;
+
+  Mutex commit_mu_ ABSL_ACQUIRED_BEFORE(state_mu_);
+  CondVar commit_cv_;
+  // Reservation cursor of the active segment (0 capacity: none is open).
+  uint64_t active_capacity_ ABSL_GUARDED_BY(commit_mu_) = 0;
+  uint64_t reserved_end_ ABSL_GUARDED_BY(commit_mu_) = 0;
+  uint64_t reserved_records_ ABSL_GUARDED_BY(commit_mu_) = 0;
+  std::optional<BlockNumber> reserved_highest_ ABSL_GUARDED_BY(commit_mu_);
+  std::deque<Slot*> queue_ ABSL_GUARDED_BY(commit_mu_);  // reserved, not yet published; number order
+  uint64_t published_end_ ABSL_GUARDED_BY(commit_mu_) = 0;
+  uint64_t active_synced_ ABSL_GUARDED_BY(commit_mu_) = 0;
+  bool syncing_ ABSL_GUARDED_BY(commit_mu_) = false;
+  bool flushing_journal_ ABSL_GUARDED_BY(commit_mu_) = false;
+  std::vector<PendingJournal> journal_buffer_ ABSL_GUARDED_BY(commit_mu_);
+  absl::Status journal_error_ ABSL_GUARDED_BY(commit_mu_);
+  uint64_t sync_rounds_ ABSL_GUARDED_BY(commit_mu_) = 0;
+  uint64_t sync_requests_ ABSL_GUARDED_BY(commit_mu_) = 0;
+  uint64_t journal_writes_ ABSL_GUARDED_BY(commit_mu_) = 0;
 
   mutable Mutex state_mu_;
   std::vector<SegmentInfo> segments_ ABSL_GUARDED_BY(state_mu_);  // id order == block order
