@@ -131,10 +131,10 @@ StoreImpl::StoreImpl(const Options& options, std::string dir)
       dir_(std::move(dir)),
       segments_dir_(dir_ + "/" + kSegmentsDir),
       fs_(options.file_system ? options.file_system : DefaultFileSystem()),
-      block_cache_(options.block_cache_entries, options.block_cache_bytes),
-      footer_cache_(options.manifest_cache_entries, options.manifest_cache_bytes),
-      hot_maps_(options.hot_segments, std::numeric_limits<size_t>::max()),
-      open_files_(options.max_open_files, std::numeric_limits<size_t>::max()) {}
+      block_cache_(options.block_cache_entries, options.block_cache_bytes, /*shards=*/16),
+      footer_cache_(options.manifest_cache_entries, options.manifest_cache_bytes, /*shards=*/16),
+      hot_maps_(options.hot_segments, std::numeric_limits<size_t>::max(), /*shards=*/1),
+      open_files_(options.max_open_files, std::numeric_limits<size_t>::max(), /*shards=*/1) {}
 
 StoreImpl::~StoreImpl() {
   absl::Status s = Close();
