@@ -143,10 +143,12 @@ StoreImpl::StoreImpl(const Options& options, std::string dir)
       fs_(options.file_system ? options.file_system : DefaultFileSystem()),
       admission_(options.max_concurrent_writes != 0 ? options.max_concurrent_writes
                                                     : std::max(1u, std::thread::hardware_concurrency())),
-      block_cache_(options.block_cache_entries, options.block_cache_bytes),
-      footer_cache_(options.manifest_cache_entries, options.manifest_cache_bytes),
-      hot_maps_(options.hot_segments, std::numeric_limits<size_t>::max()),
-      open_files_(options.max_open_files, std::numeric_limits<size_t>::max()) {}
+      block_cache_(options.block_cache_entries, options.block_cache_bytes, /*shards=*/16),
+      // Few shards: a shard keeps footers up to its share of the byte cap,
+      // and a full 64 MiB segment of small blocks has a footer of megabytes.
+      footer_cache_(options.manifest_cache_entries, options.manifest_cache_bytes, /*shards=*/4),
+      hot_maps_(options.hot_segments, std::numeric_limits<size_t>::max(), /*shards=*/1),
+      open_files_(options.max_open_files, std::numeric_limits<size_t>::max(), /*shards=*/1) {}
 
 StoreImpl::~StoreImpl() {
   absl::Status s = Close();

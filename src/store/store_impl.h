@@ -38,7 +38,7 @@
 #include <string>
 #include <vector>
 
-#include "cache/lru_cache.h"
+#include "cache/bounded_cache.h"
 #include "meta/meta_store.h"
 #include "segment/footer.h"
 #include "segment/record.h"
@@ -252,10 +252,10 @@ class StoreImpl final : public BlockStore {
   struct RecordPlaceHash {
     size_t operator()(const RecordPlace& p) const { return std::hash<uint64_t>()(p.segment_id * 0x9E3779B97F4A7C15ull ^ p.offset); }
   };
-  LruCache<RecordPlace, std::shared_ptr<const std::string>, RecordPlaceHash> block_cache_;
-  LruCache<uint64_t, std::shared_ptr<const BlockTable>> footer_cache_;
-  LruCache<uint64_t, std::shared_ptr<const ReadOnlyMapping>> hot_maps_;
-  LruCache<uint64_t, std::shared_ptr<File>> open_files_;
+  BoundedCache<RecordPlace, std::shared_ptr<const std::string>, RecordPlaceHash> block_cache_;
+  BoundedCache<uint64_t, std::shared_ptr<const BlockTable>> footer_cache_;
+  BoundedCache<uint64_t, std::shared_ptr<const ReadOnlyMapping>> hot_maps_;
+  BoundedCache<uint64_t, std::shared_ptr<File>> open_files_;
 };
 
 }  // namespace segstore::internal
