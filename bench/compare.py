@@ -223,6 +223,17 @@ def tables(res, args, started, finished):
         w(f"| {t} | " + " | ".join(fmt(v[s]) for s in SYSTEMS) + " | " + " | ".join(rel) + " |")
     w("")
 
+    w("### Parallel appenders: blocks/s with N writer threads, 4 KiB, no sync\n")
+    w("Scaling = N-thread rate / 1-thread rate of the same system in the same round (median, range).\n")
+    w("| threads | segstore | rocksdb | blobdb | file | segstore scaling | rocksdb scaling | file scaling |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for t in [1, 2, 4, 8]:
+        v = {s: res.med(f"threads_nosync/{s}/{t}", "items_per_second") for s in SYSTEMS}
+        rel = [ratio_cell(res.paired(f"threads_nosync/{s}/{t}", f"threads_nosync/{s}/1", "items_per_second"))
+               for s in ["segstore", "rocksdb", "file"]]
+        w(f"| {t} | " + " | ".join(fmt(v[s]) for s in SYSTEMS) + " | " + " | ".join(rel) + " |")
+    w("")
+
     w("### fdatasync + fsync calls (all threads, counted by interposing on libc): the deterministic part of the sync rows\n")
     w("| row | segstore | rocksdb | blobdb | file |")
     w("|---|---:|---:|---:|---:|")

@@ -584,10 +584,12 @@ Result DurableAppend(Kind k, size_t payload, uint64_t sync_every, uint64_t block
   return r;
 }
 
-// `threads` writers, each appending its share of blocks with sync = true.
-Result ThreadedDurable(Kind k, size_t payload, int threads) {
+// `threads` writers, each appending its share of blocks, all with sync =
+// true (group commit) or all without (parallel appenders; 10x the blocks).
+Result ThreadedAppend(Kind k, size_t payload, int threads, bool sync) {
   const PayloadPool& pool = PayloadPool::Get();
-  const uint64_t per = std::max<uint64_t>(1, g_scale.thread_blocks / static_cast<uint64_t>(threads));
+  const uint64_t total = sync ? g_scale.thread_blocks : 10 * g_scale.thread_blocks;
+  const uint64_t per = std::max<uint64_t>(1, total / static_cast<uint64_t>(threads));
   const std::string dir = WorkDir("threads");
   std::unique_ptr<System> sys = OpenSystem(k, dir);
   std::vector<Latencies> lats(static_cast<size_t>(threads));
@@ -608,13 +610,13 @@ Result ThreadedDurable(Kind k, size_t payload, int threads) {
           auto a = Clock::now();
           switch (k) {
             case Kind::kSegstore:
-              Must(static_cast<SegstoreSystem&>(*sys).store().Append(p, {.sync = true}), "segstore append");
+              Must(static_cast<SegstoreSystem&>(*sys).store().Append(p, {.sync = sync}), "segstore append");
               break;
             case Kind::kFile:
-              static_cast<FileSystemFloor&>(*sys).AppendConcurrent(p, true);
+              static_cast<FileSystemFloor&>(*sys).AppendConcurrent(p, sync);
               break;
             default:
-              sys->Append(key, p, true);
+              sys->Append(key, p, sync);
           }
           lats[static_cast<size_t>(t)].Add(bench::Nanos(a, Clock::now()));
         }
@@ -1097,7 +1099,9 @@ void RegisterAll() {
   for (int t : {1, 2, 4, 8}) {
     for (Kind k : all) {
       Register(std::string("threads/") + KindName(k) + "/" + std::to_string(t),
-               [k, t] { return ThreadedDurable(k, 4096, t); });
+               [k, t] { return ThreadedAppend(k, 4096, t, /*sync=*/true); });
+      Register(std::string("threads_nosync/") + KindName(k) + "/" + std::to_string(t),
+               [k, t] { return ThreadedAppend(k, 4096, t, /*sync=*/false); });
     }
   }
   for (size_t payload : {size_t{4096}, size_t{1} << 20}) {

@@ -124,7 +124,7 @@ struct WriteOptions {
   // Give up if the write cannot be admitted by then (DeadlineExceeded), and
   // fail at once with ResourceExhausted when the write queue is at its
   // critical depth. Default: none (wait as long as it takes).
-  std::optional<absl::Time> deadline;
+  std::optional<absl::Time> deadline = std::nullopt;
 };
 
 struct ReadOptions {
