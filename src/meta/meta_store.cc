@@ -1,5 +1,6 @@
 #include "meta/meta_store.h"
 
+#include <algorithm>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
@@ -104,6 +105,10 @@ absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& pa
   dbo.max_log_file_size = 4 << 20;
   dbo.max_manifest_file_size = 16 << 20;
   dbo.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(options.memtable_bytes);
+  // A small column family (segments, keys) written rarely would otherwise
+  // pin every WAL file since its oldest unflushed write: past this total,
+  // RocksDB flushes the column families that hold the oldest WAL back.
+  dbo.max_total_wal_size = std::max<uint64_t>(options.memtable_bytes, uint64_t{16} << 20);
   {
     std::lock_guard<std::mutex> lock(test_fs_mu);
     if (TestFs()) {

@@ -1364,9 +1364,10 @@ absl::StatusOr<StoreImpl::Location> StoreImpl::Locate(BlockNumber n) {
 
 absl::StatusOr<Block> StoreImpl::ReadAt(const Location& loc, const ReadOptions& options) {
   const IndexEntry& e = loc.entry;
-  const std::string path = SegmentPath(loc.info.id);
+  // The path is built only for an error: a Get that succeeds allocates nothing for it.
   auto damaged = [&](std::string_view what) {
-    return absl::DataLossError(absl::StrCat("block ", e.number, ": ", Where(path, e.offset), ": ", AV(what)));
+    return absl::DataLossError(
+        absl::StrCat("block ", e.number, ": ", Where(SegmentPath(loc.info.id), e.offset), ": ", AV(what)));
   };
   const uint64_t limit = loc.info.sealed ? loc.info.used : loc.info.capacity;
   if (e.offset < kSegmentHeaderSize || e.offset > limit || e.length > limit ||
