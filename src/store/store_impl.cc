@@ -634,7 +634,7 @@ absl::StatusOr<BlockNumber> StoreImpl::Write(std::optional<BlockNumber> n, std::
     BlockNumber written = 0;
     {
       SharedLock gate(&gate_);
-      ASSIGN_OR_RETURN(Attempt a, TryWrite(n, payload, options, &written));
+      ASSIGN_OR_RETURN(Attempt a, TryWrite(n, payload, options, &permit, &written));
       if (a == Attempt::kDone) return written;
     }
     // The active segment is full: roll over with every other writer out.
@@ -653,7 +653,8 @@ bool StoreImpl::FitsLocked(uint64_t record_bytes) const {
 }
 
 absl::StatusOr<StoreImpl::Attempt> StoreImpl::TryWrite(std::optional<BlockNumber> n, std::string_view payload,
-                                                       const WriteOptions& options, BlockNumber* written) {
+                                                       const WriteOptions& options, AdmissionPermit* permit,
+                                                       BlockNumber* written) {
   RETURN_IF_ERROR(CheckWritable());
   const uint64_t record_bytes = RecordSize(payload.size());
   Slot slot;
@@ -722,6 +723,7 @@ absl::StatusOr<StoreImpl::Attempt> StoreImpl::TryWrite(std::optional<BlockNumber
     RETURN_IF_ERROR(slot.status);
     end = slot.offset + slot.record_bytes;
   }
+  permit->Release();
   *written = slot.number;
   if (options.sync) {
     RETURN_IF_ERROR(SyncTo(end, /*flush_journal=*/false));

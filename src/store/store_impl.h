@@ -126,8 +126,11 @@ class StoreImpl final : public BlockStore {
                                     const WriteOptions& options);
   enum class Attempt { kDone, kNeedRoom };
   // One try under the shared gate; kNeedRoom: the active segment is full.
+  // The permit is released once the record is published: a writer waiting
+  // for a shared sync no longer holds a write slot, so the slots go to
+  // writers that join the group.
   absl::StatusOr<Attempt> TryWrite(std::optional<BlockNumber> n, std::string_view payload,
-                                   const WriteOptions& options, BlockNumber* written)
+                                   const WriteOptions& options, AdmissionPermit* permit, BlockNumber* written)
       ABSL_SHARED_LOCKS_REQUIRED(gate_);
   // Put of a number already reserved: equal bytes are OK, other bytes not.
   absl::Status RewriteExisting(BlockNumber n, std::string_view payload, const WriteOptions& options)

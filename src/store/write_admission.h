@@ -98,16 +98,20 @@ class WriteAdmission {
   uint64_t rejected_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// Holds one permit for its lifetime.
+// Holds one permit until Release() or destruction.
 class AdmissionPermit {
  public:
   explicit AdmissionPermit(WriteAdmission* a) : a_(a) {}
   AdmissionPermit(const AdmissionPermit&) = delete;
   AdmissionPermit& operator=(const AdmissionPermit&) = delete;
-  ~AdmissionPermit() { a_->Release(); }
+  ~AdmissionPermit() { Release(); }
+  void Release() {
+    if (a_ != nullptr) a_->Release();
+    a_ = nullptr;
+  }
 
  private:
-  WriteAdmission* const a_;
+  WriteAdmission* a_;
 };
 
 }  // namespace segstore::internal
