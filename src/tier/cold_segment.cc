@@ -56,6 +56,13 @@ absl::StatusOr<std::string> ReadRecord(File& file, std::string_view where, uint6
     return absl::DataLossError(absl::StrCat(Where(where, entry.offset), ": block ", entry.number,
                                             " has an impossible location (length ", entry.length, ")"));
   }
+  // The entry may come from a damaged footer: check it against the object's
+  // size before allocating anything.
+  ASSIGN_OR_RETURN(uint64_t size, file.Size());
+  if (entry.offset > size || kRecordHeaderSize + entry.length > size - entry.offset) {
+    return absl::DataLossError(absl::StrCat(Where(where, entry.offset), ": block ", entry.number, " (", entry.length,
+                                            " bytes) lies past the end of the ", size, "-byte segment"));
+  }
   std::string buf(static_cast<size_t>(kRecordHeaderSize + entry.length), '\0');
   ASSIGN_OR_RETURN(size_t n, file.Read(entry.offset, buf.data(), buf.size()));
   if (n != buf.size()) {
