@@ -47,6 +47,10 @@ ROWS = [
     ("random Get 1 MiB, cache hit", "get_cached/{sys}/1048576", SYSTEMS[:3], "items_per_second", "gets/s", 1),
     ("random Get 1 MiB, cold", "get_cold/{sys}/1048576", SYSTEMS, "items_per_second", "gets/s", 1),
     ("sequential GetRange / scan 4 KiB", "scan/{sys}/4096", SYSTEMS, "bytes_per_second", "MB/s", MB),
+    ("1 thread, no sync", "threads_nosync/{sys}/1", SYSTEMS, "items_per_second", "blocks/s", 1),
+    ("2 threads, no sync", "threads_nosync/{sys}/2", SYSTEMS, "items_per_second", "blocks/s", 1),
+    ("4 threads, no sync", "threads_nosync/{sys}/4", SYSTEMS, "items_per_second", "blocks/s", 1),
+    ("8 threads, no sync", "threads_nosync/{sys}/8", SYSTEMS, "items_per_second", "blocks/s", 1),
 ]
 # segstore-only rows and the rebuild-versus-cat rows.
 EXTRA = [
