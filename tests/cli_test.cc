@@ -1,5 +1,5 @@
 // End-to-end tests of the `segstore` tool on the real Bitcoin data in
-// SEGSTORE_TEST_DATA: import, get, put, range, verify, rebuild-index.
+// SEGSTORE_TEST_DATA: import, get, put, range, stats, verify, rebuild-index.
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -12,6 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "bitcoin/bitcoin_input.h"
+#include "testutil/prometheus_text.h"
 #include "testutil/test_util.h"
 
 namespace segstore {
@@ -268,6 +269,42 @@ TEST(CliTest, ReimportAtAnotherHeightIsRefused) {
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->BlockCount(), 10u);
   EXPECT_EQ(store->HighestNumber(), 19u);
+}
+
+TEST(CliTest, StatsPrometheusIsWellFormed) {
+  ScratchDir dir;
+  ASSERT_EQ(Segstore("import " + dir.Sub("s") + " " + Data("bitcoin-mainnet-0-255/blk00000.dat")).code, 0);
+  CliRun r = Segstore("stats " + dir.Sub("s") + " --prometheus");
+  ASSERT_EQ(r.code, 0) << r.out;
+  testing::PrometheusParse p = testing::ParsePrometheus(r.out);
+  for (const std::string& problem : p.problems) ADD_FAILURE() << problem;
+  // Every non-comment line is a sample (the parser reports anything else),
+  // and every family has a # TYPE.
+  size_t samples = 0;
+  for (size_t at = 0; at < r.out.size();) {
+    size_t nl = r.out.find('\n', at);
+    const std::string line = r.out.substr(at, nl - at);
+    at = nl + 1;
+    if (line.empty() || line[0] == '#') continue;
+    ++samples;
+    const std::string name = line.substr(0, line.find_first_of("{ "));
+    EXPECT_EQ(p.types.count(name), 1u) << line;
+  }
+  EXPECT_EQ(samples, p.samples.size());
+  EXPECT_EQ(p.samples["segstore_blocks"], 256);
+  EXPECT_EQ(p.samples["segstore_lowest_block_number"], 0);
+  EXPECT_EQ(p.samples["segstore_highest_block_number"], 255);
+  EXPECT_EQ(p.samples.count("segstore_segments{tier=\"hot\"}"), 1u);
+  EXPECT_EQ(p.samples.count("segstore_segments{tier=\"warm\"}"), 1u);
+  EXPECT_EQ(p.samples["segstore_segments{tier=\"cold\"}"], 0);
+  EXPECT_EQ(p.samples["segstore_append_queue_depth"], 0);
+  EXPECT_EQ(p.samples["segstore_backpressure_state"], 0);
+  // --json still works, and the two formats exclude each other.
+  r = Segstore("stats " + dir.Sub("s") + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"block_count\": 256"), std::string::npos) << r.out;
+  EXPECT_EQ(Segstore("stats " + dir.Sub("s") + " --json --prometheus").code, 2);
+  EXPECT_EQ(Segstore("stats " + dir.Sub("missing") + " --prometheus").code, 3);
 }
 
 TEST(CliTest, ExitCodesAndErrors) {

@@ -35,6 +35,8 @@
 
 namespace segstore {
 
+class ScalingManager;  // segstore/scaling.h
+
 // One thing Verify() found wrong, with the place it was found.
 struct VerifyProblem {
   uint64_t segment_id = 0;
@@ -115,7 +117,9 @@ class BlockStore {
   virtual std::optional<BlockNumber> LowestNumber() = 0;   // nullopt when empty
   virtual std::optional<BlockNumber> HighestNumber() = 0;  // nullopt when empty
 
-  // The largest payload Put/Append accept with the current segment_size.
+  // The largest payload Put/Append accept: what a new segment of the current
+  // segment_size holds (Options::segment_size, or the size last set with
+  // ScalingManager::ReconfigureLimits).
   virtual size_t MaxPayloadSize() const = 0;
 
   // Durably removes every block above n (a chain reorg); numbers above n may
@@ -145,6 +149,12 @@ class BlockStore {
   virtual const RecoveryReport& LastRecoveryReport() const = 0;
 
   virtual StoreStats GetStats() = 0;
+
+  // Run-time metrics, limits and backpressure of this store (see
+  // segstore/scaling.h): ReconfigureLimits changes cache sizes, write
+  // admission, the size of new segments and the hot segment count without
+  // reopening. The reference is valid as long as the store.
+  virtual ScalingManager& Scaling() = 0;
 
  protected:
   BlockStore() = default;

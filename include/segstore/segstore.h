@@ -11,5 +11,6 @@
 #include "segstore/options.h"        // IWYU pragma: export
 #include "segstore/rebuild.h"        // IWYU pragma: export
 #include "segstore/recovery_report.h"  // IWYU pragma: export
+#include "segstore/scaling.h"        // IWYU pragma: export
 
 #endif  // SEGSTORE_INCLUDE_SEGSTORE_SEGSTORE_H_

@@ -11,6 +11,7 @@
 #include "segment/format.h"
 #include "segment/segment_name.h"
 #include "store/block_access.h"
+#include "store/scaling_manager.h"
 #include "util/checksum.h"
 #include "util/status_util.h"
 #include "util/uuid.h"
@@ -29,12 +30,28 @@ namespace {
 
 constexpr char kSegmentsDir[] = "segments";
 
+size_t EffectiveWriters(size_t configured) {
+  return configured != 0 ? configured : std::max(1u, std::thread::hardware_concurrency());
+}
+
+ScalingLimits LimitsFrom(const Options& o) {
+  ScalingLimits l;
+  l.block_cache_entries = o.block_cache_entries;
+  l.block_cache_bytes = o.block_cache_bytes;
+  l.manifest_cache_entries = o.manifest_cache_entries;
+  l.manifest_cache_bytes = o.manifest_cache_bytes;
+  l.max_concurrent_writes = EffectiveWriters(o.max_concurrent_writes);
+  l.segment_size = o.segment_size;
+  l.hot_segments = o.hot_segments;
+  l.write_queue_warning_depth = o.write_queue_warning_depth;
+  l.write_queue_critical_depth = o.write_queue_critical_depth;
+  return l;
+}
+
 absl::Status ValidateOptions(const Options& o) {
-  if (o.segment_size < kMinSegmentSize || o.segment_size > kMaxSegmentSize) {
-    return absl::InvalidArgumentError(absl::StrCat("Options::segment_size ", o.segment_size,
-                                                   " is outside [", kMinSegmentSize, ", ",
-                                                   kMaxSegmentSize, "]"));
-  }
+  // The limits that can change at run time: the same ranges as
+  // ScalingManager::ReconfigureLimits.
+  RETURN_IF_ERROR(ValidateScalingLimits(LimitsFrom(o), "Options"));
   if (o.journal_shard_blocks == 0) {
     return absl::InvalidArgumentError("Options::journal_shard_blocks must be at least 1");
   }
@@ -49,11 +66,6 @@ absl::Status ValidateOptions(const Options& o) {
   if (o.journal_batch_blocks == 0 || o.journal_batch_blocks > 1'000'000) {
     return absl::InvalidArgumentError(absl::StrCat("Options::journal_batch_blocks ", o.journal_batch_blocks,
                                                    " is outside [1, 1000000]"));
-  }
-  if (o.write_queue_warning_depth > o.write_queue_critical_depth) {
-    return absl::InvalidArgumentError(absl::StrCat("Options::write_queue_warning_depth ", o.write_queue_warning_depth,
-                                                   " is above write_queue_critical_depth ",
-                                                   o.write_queue_critical_depth));
   }
   return absl::OkStatus();
 }
@@ -141,8 +153,12 @@ StoreImpl::StoreImpl(const Options& options, std::string dir)
       dir_(std::move(dir)),
       segments_dir_(dir_ + "/" + kSegmentsDir),
       fs_(options.file_system ? options.file_system : DefaultFileSystem()),
-      admission_(options.max_concurrent_writes != 0 ? options.max_concurrent_writes
-                                                    : std::max(1u, std::thread::hardware_concurrency())),
+      limits_(LimitsFrom(options)),
+      segment_size_(options.segment_size),
+      hot_segments_(options.hot_segments),
+      queue_warning_depth_(options.write_queue_warning_depth),
+      queue_critical_depth_(options.write_queue_critical_depth),
+      admission_(EffectiveWriters(options.max_concurrent_writes)),
       block_cache_(options.block_cache_entries, options.block_cache_bytes, /*shards=*/16),
       // Few shards: a shard keeps footers up to its share of the byte cap,
       // and a full 64 MiB segment of small blocks has a footer of megabytes.
@@ -609,7 +625,11 @@ proto::SegmentMeta StoreImpl::ActiveMeta(const SegmentInfo& s, uint64_t synced_o
   return m;
 }
 
-size_t StoreImpl::MaxPayloadSize() const { return static_cast<size_t>(MaxPayloadFor(options_.segment_size)); }
+// What a new segment holds, so that a payload too big for the active segment
+// rolls over into a new one (EnsureRoom).
+size_t StoreImpl::MaxPayloadSize() const {
+  return static_cast<size_t>(MaxPayloadFor(segment_size_.load(std::memory_order_relaxed)));
+}
 
 absl::Status StoreImpl::Put(BlockNumber n, std::string_view payload, const WriteOptions& options) {
   RETURN_IF_ERROR(NumberInRange(n));
@@ -626,9 +646,9 @@ absl::StatusOr<BlockNumber> StoreImpl::Write(std::optional<BlockNumber> n, std::
     return absl::InvalidArgumentError(absl::StrCat(n ? absl::StrCat("block ", *n) : std::string("append"),
                                                    ": payload of ", payload.size(),
                                                    " bytes exceeds MaxPayloadSize() = ", MaxPayloadSize(),
-                                                   " (raise Options::segment_size)"));
+                                                   " (raise the segment size)"));
   }
-  RETURN_IF_ERROR(admission_.Acquire(options.deadline, options_.write_queue_critical_depth));
+  RETURN_IF_ERROR(admission_.Acquire(options.deadline, queue_critical_depth_.load(std::memory_order_relaxed)));
   AdmissionPermit permit(&admission_);
   for (;;) {
     BlockNumber written = 0;
@@ -942,7 +962,10 @@ absl::Status StoreImpl::EnsureRoom(uint64_t record_bytes) {
       info = segments_.back();
       records = active_index_.size();
     }
-    if (records == 0 && active_markers_.empty() && info.used == kSegmentHeaderSize) {
+    // An empty active segment is replaced only by a bigger one (after the
+    // segment size was raised); otherwise the record fits no segment.
+    if (records == 0 && active_markers_.empty() && info.used == kSegmentHeaderSize &&
+        info.capacity >= segment_size_.load(std::memory_order_relaxed)) {
       return absl::InvalidArgumentError(absl::StrCat("record of ", record_bytes, " bytes does not fit segment ",
                                                      info.id, " of ", info.capacity, " bytes"));
     }
@@ -1028,7 +1051,7 @@ absl::Status StoreImpl::CreateActive() {
   header.segment_id = next_segment_id_;
   header.generation = 1;
   header.created_unix_micros = absl::ToUnixMicros(absl::Now());
-  header.capacity = options_.segment_size;
+  header.capacity = segment_size_.load(std::memory_order_relaxed);
   ASSIGN_OR_RETURN(std::unique_ptr<File> file, CreateSegmentFile(*fs_, segments_dir_, header));
   const std::string path = SegmentPath(header.segment_id);
   absl::StatusOr<std::shared_ptr<const ReadOnlyMapping>> map = fs_->Map(path, 0, header.capacity);
@@ -1300,7 +1323,7 @@ std::optional<size_t> StoreImpl::SegmentIndexFor(BlockNumber n) const {
 
 bool StoreImpl::IsHotLocked(size_t index) const {
   // segments_ holds sealed_count_ sealed segments, then maybe the active one.
-  return index + options_.hot_segments >= sealed_count_;
+  return index + hot_segments_.load(std::memory_order_relaxed) >= sealed_count_;
 }
 
 absl::StatusOr<std::shared_ptr<File>> StoreImpl::SealedFile(uint64_t id) {
@@ -1552,6 +1575,106 @@ StoreStats StoreImpl::GetStats() {
   st.manifest_cache_hits = fc.hits;
   st.manifest_cache_misses = fc.misses;
   return st;
+}
+
+// ---------------------------------------------------------------------------
+// Run-time limits and metrics (ScalingManager)
+
+namespace {
+
+CacheMetrics ToCacheMetrics(const CacheStats& c) {
+  CacheMetrics m;
+  m.hits = c.hits;
+  m.misses = c.misses;
+  m.evictions = c.evictions;
+  m.entries = c.entries;
+  m.bytes = c.charge;
+  const uint64_t lookups = c.hits + c.misses;
+  m.hit_rate = lookups == 0 ? 0.0 : static_cast<double>(c.hits) / static_cast<double>(lookups);
+  return m;
+}
+
+LockMetrics ToLockMetrics(std::string name, const LockCounters& c) {
+  LockMetrics m;
+  m.name = std::move(name);
+  m.acquisitions = c.acquisitions.load(std::memory_order_relaxed);
+  m.contended = c.contended.load(std::memory_order_relaxed);
+  m.wait_nanos = c.wait_nanos.load(std::memory_order_relaxed);
+  return m;
+}
+
+}  // namespace
+
+ScalingMetrics StoreImpl::CollectScalingMetrics() {
+  ScalingMetrics m;
+  {
+    MutexLock lock(&state_mu_);
+    m.block_count = total_count_;
+    // Tiers as they exist today: hot = mapped (the active segment and the
+    // sealed ones in hot_maps_), warm = the other sealed segments.
+    const uint64_t sealed_mapped = std::min<uint64_t>(hot_maps_.stats().entries, sealed_count_);
+    const bool active_mapped = !segments_.empty() && !segments_.back().sealed && active_map_ != nullptr;
+    m.segments_hot = sealed_mapped + (active_mapped ? 1 : 0);
+    m.segments_warm = segments_.size() - m.segments_hot;
+    m.segments_cold = 0;
+  }
+  m.block_cache = ToCacheMetrics(block_cache_.stats());
+  m.manifest_cache = ToCacheMetrics(footer_cache_.stats());
+  m.live_journal_shards = meta_ ? meta_->LiveShards().size() : 0;
+  {
+    MutexLock lock(&commit_mu_);
+    m.sync_requests = sync_requests_;
+    m.sync_rounds = sync_rounds_;
+    m.journal_writes = journal_writes_;
+  }
+  // Read after the commit_mu_ section above, so that acquisition counts
+  // include it consistently.
+  m.locks.push_back(ToLockMetrics("commit", commit_lock_counters_));
+  m.locks.push_back(ToLockMetrics("state", state_lock_counters_));
+  const AdmissionStats a = admission_.stats();
+  m.append_queue_depth = a.waiting;
+  m.writers_active = a.active;
+  m.max_writers_active = a.max_active;
+  m.writes_admitted = a.admitted;
+  m.writes_queued = a.waited;
+  m.writes_rejected = a.rejected;
+  m.backpressure = ClassifyBackpressure(a.waiting, queue_warning_depth_.load(std::memory_order_relaxed),
+                                        queue_critical_depth_.load(std::memory_order_relaxed));
+  return m;
+}
+
+void StoreImpl::ApplyLimits(const ScalingLimits& requested) {
+  ScalingLimits l = requested;
+  l.max_concurrent_writes = EffectiveWriters(requested.max_concurrent_writes);
+  {
+    MutexLock lock(&limits_mu_);
+    block_cache_.SetLimits(l.block_cache_entries, l.block_cache_bytes);
+    footer_cache_.SetLimits(l.manifest_cache_entries, l.manifest_cache_bytes);
+    // Readers decide by hot_segments_ which segments to map; hot_maps_
+    // bounds how many mappings are kept.
+    hot_segments_.store(l.hot_segments, std::memory_order_relaxed);
+    hot_maps_.SetLimits(l.hot_segments, std::numeric_limits<size_t>::max());
+    segment_size_.store(l.segment_size, std::memory_order_relaxed);
+    queue_warning_depth_.store(l.write_queue_warning_depth, std::memory_order_relaxed);
+    queue_critical_depth_.store(l.write_queue_critical_depth, std::memory_order_relaxed);
+    admission_.SetLimit(l.max_concurrent_writes);
+    limits_ = l;
+  }
+  Log(absl::StrCat("limits reconfigured: block cache ", l.block_cache_entries, " entries / ", l.block_cache_bytes,
+                   " bytes, manifest cache ", l.manifest_cache_entries, " / ", l.manifest_cache_bytes,
+                   " bytes, max_concurrent_writes ", l.max_concurrent_writes, ", segment_size ", l.segment_size,
+                   ", hot_segments ", l.hot_segments, ", write queue warning/critical depth ",
+                   l.write_queue_warning_depth, "/", l.write_queue_critical_depth));
+}
+
+ScalingLimits StoreImpl::CurrentLimits() {
+  MutexLock lock(&limits_mu_);
+  return limits_;
+}
+
+BackpressureState StoreImpl::CurrentBackpressure() {
+  return ClassifyBackpressure(admission_.stats().waiting, queue_warning_depth_.load(std::memory_order_relaxed),
+                              queue_critical_depth_.load(std::memory_order_relaxed));
 }
 
 }  // namespace internal

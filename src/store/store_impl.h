@@ -1,7 +1,8 @@
 // StoreImpl: the one place that orders locks, segment I/O and metadata.
 //
 // Lock order (never the reverse): gate_ -> commit_mu_ -> state_mu_ -> cache
-// mutexes.
+// mutexes. limits_mu_ (run-time limits, see ApplyLimits) is taken with none
+// of these held, and before the cache and admission mutexes it reconfigures.
 //  - gate_ is held shared by every writer from reserving its place to being
 //    acknowledged, and exclusively by the operations that replace or cut the
 //    active segment (rollover, TruncateAfter, Close, recovery). Readers never
@@ -45,6 +46,7 @@
 #include "segment/segment_file.h"
 #include "segstore/block_store.h"
 #include "segstore/file_system.h"
+#include "segstore/scaling.h"
 #include "store/store_lock.h"
 #include "store/write_admission.h"
 #include "util/mutex.h"
@@ -90,6 +92,14 @@ class StoreImpl final : public BlockStore {
   absl::StatusOr<VerifyReport> Verify(bool deep) override;
   const RecoveryReport& LastRecoveryReport() const override { return report_; }
   StoreStats GetStats() override;
+  ScalingManager& Scaling() override { return scaling_; }
+
+  // --- for ScalingManager (src/store/scaling_manager.cc) ---
+  ScalingMetrics CollectScalingMetrics();
+  // REQUIRES: limits already validated (ValidateScalingLimits).
+  void ApplyLimits(const ScalingLimits& limits) ABSL_LOCKS_EXCLUDED(limits_mu_);
+  ScalingLimits CurrentLimits() ABSL_LOCKS_EXCLUDED(limits_mu_);
+  BackpressureState CurrentBackpressure();
 
  private:
   StoreImpl(const Options& options, std::string dir);
@@ -197,7 +207,8 @@ class StoreImpl final : public BlockStore {
   uint64_t ShardOf(BlockNumber n) const { return n / shard_blocks_; }
   void Log(std::string_view line) const;
 
-  // Fixed after Open.
+  // Fixed after Open (but see the run-time limits below: they override the
+  // Options fields of the same names).
   const Options options_;
   const std::string dir_;
   const std::string segments_dir_;
@@ -211,6 +222,18 @@ class StoreImpl final : public BlockStore {
   proto::SegmentMeta active_meta_on_open_;  // the newest segment's metadata, read once
   std::atomic<bool> closed_for_reads_{false};
 
+  // Run-time limits. limits_mu_ serializes ApplyLimits and guards the copy
+  // CurrentLimits returns; the paths that use a limit read its atomic (or
+  // the cache or admission object that holds it) without it.
+  Mutex limits_mu_;
+  ScalingLimits limits_ ABSL_GUARDED_BY(limits_mu_);
+  std::atomic<uint64_t> segment_size_;          // of segments created from now on
+  std::atomic<size_t> hot_segments_;            // sealed segments kept mapped
+  std::atomic<size_t> queue_warning_depth_;
+  std::atomic<size_t> queue_critical_depth_;    // passed to WriteAdmission::Acquire
+  LockCounters commit_lock_counters_;
+  LockCounters state_lock_counters_;
+
   WriteAdmission admission_;
   SharedGate gate_ ABSL_ACQUIRED_BEFORE(commit_mu_);
   std::unique_ptr<File> active_file_ ABSL_GUARDED_BY(gate_);
@@ -219,7 +242,7 @@ class StoreImpl final : public BlockStore {
   uint64_t next_segment_id_ ABSL_GUARDED_BY(gate_) = 1;
   bool closed_ ABSL_GUARDED_BY(gate_) = false;
 
-  Mutex commit_mu_ ABSL_ACQUIRED_BEFORE(state_mu_);
+  Mutex commit_mu_ ABSL_ACQUIRED_BEFORE(state_mu_){&commit_lock_counters_};
   CondVar commit_cv_;
   // Reservation cursor of the active segment (0 capacity: none is open).
   uint64_t active_capacity_ ABSL_GUARDED_BY(commit_mu_) = 0;
@@ -237,7 +260,7 @@ class StoreImpl final : public BlockStore {
   uint64_t sync_requests_ ABSL_GUARDED_BY(commit_mu_) = 0;
   uint64_t journal_writes_ ABSL_GUARDED_BY(commit_mu_) = 0;
 
-  mutable Mutex state_mu_;
+  mutable Mutex state_mu_{&state_lock_counters_};
   std::vector<SegmentInfo> segments_ ABSL_GUARDED_BY(state_mu_);  // id order == block order
   std::vector<IndexEntry> active_index_ ABSL_GUARDED_BY(state_mu_);
   std::shared_ptr<const ReadOnlyMapping> active_map_ ABSL_GUARDED_BY(state_mu_);
@@ -259,6 +282,8 @@ class StoreImpl final : public BlockStore {
   BoundedCache<uint64_t, std::shared_ptr<const BlockTable>> footer_cache_;
   BoundedCache<uint64_t, std::shared_ptr<const ReadOnlyMapping>> hot_maps_;
   BoundedCache<uint64_t, std::shared_ptr<File>> open_files_;
+
+  ScalingManager scaling_{this};
 };
 
 }  // namespace segstore::internal

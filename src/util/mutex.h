@@ -5,8 +5,11 @@
 #ifndef SEGSTORE_SRC_UTIL_MUTEX_H_
 #define SEGSTORE_SRC_UTIL_MUTEX_H_
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 
 #include "absl/time/time.h"
@@ -15,17 +18,44 @@
 
 namespace segstore::internal {
 
+// Contention counters of one Mutex (ScalingMetrics::locks). Lock() counts
+// an acquisition; when the mutex is held by another thread it counts a
+// contended acquisition and the nanoseconds spent waiting (a steady clock is
+// read only then). Re-locks inside CondVar waits are not counted.
+struct LockCounters {
+  std::atomic<uint64_t> acquisitions{0};
+  std::atomic<uint64_t> contended{0};
+  std::atomic<uint64_t> wait_nanos{0};
+};
+
 class ABSL_LOCKABLE Mutex {
  public:
   Mutex() = default;
+  // Counts into *counters, which must outlive the mutex.
+  explicit Mutex(LockCounters* counters) : counters_(counters) {}
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
-  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+    if (counters_ == nullptr) {
+      mu_.lock();
+      return;
+    }
+    counters_->acquisitions.fetch_add(1, std::memory_order_relaxed);
+    if (mu_.try_lock()) return;
+    const auto start = std::chrono::steady_clock::now();
+    mu_.lock();
+    const auto waited = std::chrono::steady_clock::now() - start;
+    counters_->contended.fetch_add(1, std::memory_order_relaxed);
+    counters_->wait_nanos.fetch_add(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count()),
+        std::memory_order_relaxed);
+  }
   void Unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
   std::mutex& native() { return mu_; }
 
  private:
   std::mutex mu_;
+  LockCounters* const counters_ = nullptr;
 };
 
 class ABSL_SCOPED_LOCKABLE MutexLock {

@@ -98,6 +98,10 @@ void CheckChain(BlockStore& store, bool quiet, std::vector<std::string>* problem
 int RunStats(const StatsArgs& args) {
   absl::StatusOr<std::unique_ptr<BlockStore>> store = OpenStore(args.store, true, false);
   if (!store.ok()) return ReportOpen("stats", store.status());
+  if (args.prometheus) {
+    std::fputs((*store)->Scaling().PrometheusText().c_str(), stdout);
+    return kExitOk;
+  }
   StoreStats st = (*store)->GetStats();
   const Options o = ToolOptions();
   const uint64_t unsealed = st.segments - st.sealed_segments;

@@ -48,6 +48,7 @@ int RunPut(const PutArgs& args);
 struct StatsArgs {
   std::string store;
   bool json = false;
+  bool prometheus = false;  // Prometheus text exposition (segstore/scaling.h)
 };
 int RunStats(const StatsArgs& args);
 

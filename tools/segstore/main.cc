@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   StatsArgs stats;
   CLI::App* statsc = app.add_subcommand("stats", "Block count, numbers, segments, journal shards, cache settings");
   statsc->add_option("store", stats.store, "Store directory")->required();
-  statsc->add_flag("--json", stats.json, "Machine-readable output");
+  CLI::Option* json = statsc->add_flag("--json", stats.json, "Machine-readable output");
+  statsc->add_flag("--prometheus", stats.prometheus, "Metrics in Prometheus text exposition format")->excludes(json);
 
   VerifyArgs ver;
   CLI::App* verify = app.add_subcommand("verify", "Check segment files against the index (opens read-only)");
