@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@
 
 namespace segstore {
 
+class BackingStore;
 class FileSystem;
 
 struct Options {
@@ -66,6 +68,18 @@ struct Options {
   // Sealed segments kept mapped besides the active one (the hot tier); older
   // segments are read with pread. Default: 4.
   size_t hot_segments = 4;
+
+  // Sealed segments kept on local disk besides the hot ones (the warm
+  // tier); older sealed segments move to the cold tier, as segments seal and
+  // on BlockStore::Rebalance(). Default: no limit (nothing becomes cold).
+  size_t warm_segments = SIZE_MAX;
+
+  // Where cold segments go. backing_store, if set, is used as is (an object
+  // store, say); otherwise a local directory at cold_path (default:
+  // STORE/cold). A cold block is fetched on demand with one ranged read of
+  // its record. Default: none / "".
+  std::shared_ptr<BackingStore> backing_store;
+  std::string cold_path;
 
   // Open descriptors of sealed segment files for pread (LRU). Default: 256.
   size_t max_open_files = 256;

@@ -31,6 +31,10 @@ struct RebuildReport {
   // exits 1 then.
   bool problems() const { return !skipped.empty() || !damaged.empty() || !ignored.empty() || !repaired.empty(); }
   uint64_t ignored_segments = 0;       // *.seg files not used (counted in segment_files)
+  uint64_t cold_segments = 0;          // indexed from their copy in the backing store (cold tier)
+  // Copies that lost to a newer valid generation of the same segment (a move
+  // between tiers was interrupted): deleted once the new meta/ is in place.
+  std::vector<std::string> stale_copies_deleted;
   std::string old_meta;                // where the previous meta/ was moved ("" if none)
   std::string ToString() const;
 };

@@ -14,13 +14,13 @@
 // Thread safety: every method may be called from any thread at any time
 // while the store is open, concurrently with reads and writes.
 //
-// Tiers. Segments will later move between a hot, a warm and a cold tier.
-// Until then the tiers are what can be observed today: "hot" is every
-// mapped segment (the active one and the sealed ones kept mapped, at most
-// hot_segments), "warm" every other sealed segment (read with pread through
-// the block cache), and "cold" is always 0. Lock waits are reported per lock
-// of the write path that exists (the commit pipeline and the in-memory
-// index), not per tier.
+// Tiers: "hot" is the active segment plus the hot_segments newest sealed
+// ones (mapped), "warm" the other sealed segments on local disk (read with
+// pread through the block cache), "cold" the sealed segments moved to the
+// backing store (Options::warm_segments, BlockStore::Rebalance). Lock
+// figures are given per lock: "commit" (the write pipeline), "state" (the
+// in-memory index) and "tier:hot", "tier:warm", "tier:cold" (each tier's
+// membership).
 
 #ifndef SEGSTORE_INCLUDE_SEGSTORE_SCALING_H_
 #define SEGSTORE_INCLUDE_SEGSTORE_SCALING_H_
@@ -65,7 +65,7 @@ struct CacheMetrics {
 // call (re-locks inside a condition wait are not counted); a contended one
 // found the mutex held and waited wait_nanos in total for it.
 struct LockMetrics {
-  std::string name;  // "commit" (the write pipeline) or "state" (the index readers consult)
+  std::string name;  // "commit", "state", "tier:hot", "tier:warm" or "tier:cold" (see the top)
   uint64_t acquisitions = 0;
   uint64_t contended = 0;
   uint64_t wait_nanos = 0;

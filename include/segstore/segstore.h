@@ -5,6 +5,7 @@
 #ifndef SEGSTORE_INCLUDE_SEGSTORE_SEGSTORE_H_
 #define SEGSTORE_INCLUDE_SEGSTORE_SEGSTORE_H_
 
+#include "segstore/backing_store.h"  // IWYU pragma: export
 #include "segstore/block.h"          // IWYU pragma: export
 #include "segstore/block_store.h"    // IWYU pragma: export
 #include "segstore/file_system.h"    // IWYU pragma: export

@@ -325,6 +325,16 @@ void MetaStore::Batch::PutJournal(uint64_t shard, uint64_t n, const proto::Block
 void MetaStore::Batch::DeleteJournal(uint64_t shard, uint64_t n) {
   ops_.push_back({Target::kJournal, shard, n, std::nullopt});
 }
+void MetaStore::Batch::PutTier(std::string_view tier, uint64_t segment_id) {
+  Op op{Target::kTier, 0, segment_id, std::string()};
+  op.key_bytes = std::string(tier) + "/" + EncodeBigEndian64(segment_id);
+  ops_.push_back(std::move(op));
+}
+void MetaStore::Batch::DeleteTier(std::string_view tier, uint64_t segment_id) {
+  Op op{Target::kTier, 0, segment_id, std::nullopt};
+  op.key_bytes = std::string(tier) + "/" + EncodeBigEndian64(segment_id);
+  ops_.push_back(std::move(op));
+}
 void MetaStore::Batch::PutKey(std::string_view key, uint64_t n) {
   Op op{Target::kKey, 0, n, EncodeBigEndian64(n)};
   op.key_bytes = std::string(key);
@@ -352,6 +362,10 @@ absl::Status MetaStore::Write(Batch& batch, bool sync) {
         break;
       case Batch::Target::kKey:
         h = keys_cf_;
+        key = op.key_bytes;
+        break;
+      case Batch::Target::kTier:
+        h = tiers_cf_;
         key = op.key_bytes;
         break;
       case Batch::Target::kJournal:

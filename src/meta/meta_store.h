@@ -75,6 +75,9 @@ class MetaStore {
     void PutJournal(uint64_t shard, uint64_t n, const proto::BlockLocation& loc);
     void DeleteJournal(uint64_t shard, uint64_t n);
     void PutKey(std::string_view key, uint64_t n);
+    // Membership of a segment in a tier (tiers CF key "<tier>/<id>").
+    void PutTier(std::string_view tier, uint64_t segment_id);
+    void DeleteTier(std::string_view tier, uint64_t segment_id);
     // Deletes journal entries [from, to] of a shard (one range tombstone).
     void DeleteJournalRange(uint64_t shard, uint64_t from, uint64_t to);
     bool empty() const;
@@ -83,7 +86,7 @@ class MetaStore {
     friend class MetaStore;
     // Column families are bound in MetaStore::Write, so that a batch can be
     // built without RocksDB headers.
-    enum class Target { kManifest, kSegment, kJournal, kKey };
+    enum class Target { kManifest, kSegment, kJournal, kKey, kTier };
     struct Op {
       Target target;
       uint64_t shard;  // kJournal only

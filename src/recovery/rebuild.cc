@@ -22,6 +22,8 @@
 #include "segment/segment_name.h"
 #include "segstore/file_system.h"
 #include "store/store_lock.h"
+#include "tier/cold_segment.h"
+#include "tier/segment_mover.h"
 #include "util/checksum.h"
 #include "util/coding.h"
 #include "util/status_util.h"
@@ -37,6 +39,8 @@ std::string RebuildReport::ToString() const {
   absl::StrAppend(&s, DescribeDamage(skipped, damaged, "kept in the index; reading it is DataLoss"));
   for (const std::string& r : repaired) absl::StrAppend(&s, "; repaired ", r);
   for (const std::string& i : ignored) absl::StrAppend(&s, "; ignored ", i);
+  if (cold_segments > 0) absl::StrAppend(&s, "; ", cold_segments, " segment(s) indexed from the cold tier");
+  for (const std::string& d : stale_copies_deleted) absl::StrAppend(&s, "; deleted stale copy ", d);
   if (!old_meta.empty()) absl::StrAppend(&s, "; previous meta/ kept as ", old_meta);
   return s;
 }
@@ -86,6 +90,8 @@ struct Candidate {
   uint64_t id;
   std::string path;
   SegmentHeader header;
+  bool cold = false;     // indexed from its cold copy (check holds its footer)
+  CopyCheck cold_check = {};
 };
 
 std::string UtcStamp() { return absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()); }
@@ -199,6 +205,53 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   }
   std::sort(segs.begin(), segs.end(), [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
 
+  // The cold tier: a segment may have a copy there (a finished move), or two
+  // copies, one each side (an interrupted move). The valid copy with the
+  // newest generation wins; the loser is deleted after the swap below.
+  std::shared_ptr<BackingStore> backing =
+      options.backing_store ? options.backing_store
+                            : LocalDirectoryBackingStore(options.cold_path.empty() ? dir + "/cold" : options.cold_path, fs);
+  std::vector<std::string> stale_local;
+  std::vector<std::string> stale_cold;
+  if (uuid.size() == 16) {
+    ASSIGN_OR_RETURN(std::vector<std::string> objects, backing->List());
+    for (const std::string& name : objects) {
+      std::optional<uint64_t> id = ParseSegmentFileName(name);
+      if (!id) continue;
+      const std::string where = absl::StrCat("object ", name, " in ", backing->Describe());
+      std::unique_ptr<File> cold = OpenColdSegment(backing, name);
+      auto local_it = std::find_if(segs.begin(), segs.end(), [&](const Candidate& c) { return c.id == *id; });
+      std::unique_ptr<File> local;
+      if (local_it != segs.end()) {
+        absl::StatusOr<std::unique_ptr<File>> f = fs->Open(local_it->path, OpenMode::kRead);
+        if (f.ok()) local = *std::move(f);
+      }
+      CopyChoice choice = ChooseAuthoritativeCopy(local.get(), local_it != segs.end() ? local_it->path : "",
+                                                  cold.get(), where, store_uuid, *id);
+      if (choice.winner != CopySide::kCold) {
+        if (choice.winner == CopySide::kLocal) {
+          stale_cold.push_back(name);
+        } else if (local_it == segs.end()) {
+          report.ignored.push_back(absl::StrCat(where, " (", choice.cold.problem.message(), ")"));
+        }
+        continue;
+      }
+      Candidate c;
+      c.id = *id;
+      c.path = where;
+      c.header = choice.cold.header;
+      c.cold = true;
+      c.cold_check = std::move(choice.cold);
+      if (local_it != segs.end()) {
+        stale_local.push_back(local_it->path);
+        *local_it = std::move(c);
+      } else {
+        segs.push_back(std::move(c));
+      }
+    }
+    std::sort(segs.begin(), segs.end(), [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
+  }
+
   proto::StoreManifest manifest;
   manifest.set_format_version(kFormatVersion);
   manifest.set_checksum_kind(proto::CHECKSUM_XXH3_64);
@@ -229,6 +282,52 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
     const Candidate& c = segs[k];
     const bool newest = k + 1 == segs.size();
     const uint64_t seed = RecordSeed(store_uuid, c.id);
+    if (c.cold) {
+      // Indexed from its footer alone: the object is not downloaded whole.
+      const FooterContents& fc = c.cold_check.contents;
+      proto::SegmentMeta m;
+      m.set_segment_id(c.id);
+      m.set_capacity(std::max(c.header.capacity, kMinSegmentSize));
+      m.set_generation(c.header.generation);
+      m.set_tier(proto::TIER_COLD);
+      m.set_state(proto::SEGMENT_SEALED);
+      m.set_footer_offset(c.cold_check.footer.footer_offset);
+      m.set_footer_length(c.cold_check.footer.footer_length);
+      m.set_footer_checksum(c.cold_check.footer.footer_checksum);
+      m.set_file_size(c.cold_check.footer.file_size);
+      std::vector<IndexEntry> live;
+      for (const IndexEntry& e : fc.table.entries()) {
+        if (e.number > cut || (later_first && e.number >= *later_first)) {
+          ++report.dropped_by_truncation;
+          continue;
+        }
+        live.push_back(e);
+      }
+      for (uint64_t mk : fc.truncated_after) cut = std::min(cut, mk);
+      if (!live.empty()) later_first = std::min(later_first.value_or(UINT64_MAX), live.front().number);
+      report.blocks += live.size();
+      ++report.sealed;
+      ++report.cold_segments;
+      m.set_has_blocks(!live.empty());
+      if (!live.empty()) {
+        m.set_first_block(live.front().number);
+        m.set_last_block(live.back().number);
+        m.set_record_count(live.size());
+      }
+      MetaStore::Batch batch;
+      if (options.key_extractor) {
+        std::unique_ptr<File> cold = OpenColdSegment(backing, SegmentFileName(c.id), m.file_size());
+        for (const IndexEntry& e : live) {
+          absl::StatusOr<std::string> payload = ReadRecord(*cold, c.path, seed, e, /*verify_checksum=*/true);
+          if (!payload.ok()) continue;  // damaged: Get reports it
+          if (std::optional<std::string> key = options.key_extractor(*payload)) batch.PutKey(*key, e.number);
+        }
+      }
+      batch.PutSegment(m);
+      batch.PutTier("cold", c.id);
+      RETURN_IF_ERROR(meta->Write(batch, /*sync=*/false));
+      continue;
+    }
     ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs->Open(c.path, OpenMode::kReadWrite));
     ASSIGN_OR_RETURN(uint64_t size, file->Size());
     ASSIGN_OR_RETURN(std::shared_ptr<const ReadOnlyMapping> map, fs->Map(c.path, 0, size));
@@ -394,6 +493,16 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   }
   RETURN_IF_ERROR(fs->Rename(new_meta, dir + "/meta"));
   RETURN_IF_ERROR(fs->SyncDir(dir));
+  // Only now, with the new meta/ durable, do the losing copies go.
+  for (const std::string& path : stale_local) {
+    RETURN_IF_ERROR(fs->Delete(path));
+    report.stale_copies_deleted.push_back(path);
+  }
+  if (!stale_local.empty()) RETURN_IF_ERROR(fs->SyncDir(seg_dir));
+  for (const std::string& name : stale_cold) {
+    RETURN_IF_ERROR(backing->Delete(name));
+    report.stale_copies_deleted.push_back(absl::StrCat("object ", name, " in ", backing->Describe()));
+  }
   return report;
 }
 

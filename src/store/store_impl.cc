@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "recovery/tail_recovery.h"
+#include "tier/cold_segment.h"
 #include "segment/format.h"
 #include "segment/segment_name.h"
 #include "store/block_access.h"
@@ -96,27 +97,10 @@ SegmentInfo FromMeta(const proto::SegmentMeta& m) {
   s.count = m.record_count();
   s.used = s.sealed ? m.file_size() : m.synced_offset();
   s.footer = {m.footer_offset(), m.footer_length(), m.footer_checksum(), m.file_size(), !m.untrimmed()};
+  s.cold = s.sealed && m.tier() == proto::TIER_COLD;
   return s;
 }
 
-proto::SegmentMeta SealedMeta(const SegmentInfo& s) {
-  proto::SegmentMeta m;
-  m.set_segment_id(s.id);
-  m.set_state(proto::SEGMENT_SEALED);
-  m.set_capacity(s.capacity);
-  m.set_generation(s.generation);
-  m.set_has_blocks(s.has_blocks);
-  m.set_first_block(s.first);
-  m.set_last_block(s.last);
-  m.set_record_count(s.count);
-  m.set_footer_offset(s.footer.footer_offset);
-  m.set_footer_length(s.footer.footer_length);
-  m.set_footer_checksum(s.footer.footer_checksum);
-  m.set_file_size(s.footer.file_size);
-  m.set_untrimmed(!s.footer.trimmed);
-  m.set_tier(proto::TIER_HOT);
-  return m;
-}
 
 // Checks a SegmentMeta from RocksDB before anything trusts it.
 absl::Status ValidateMeta(const proto::SegmentMeta& m, std::string_view where) {
@@ -147,6 +131,27 @@ absl::Status ValidateMeta(const proto::SegmentMeta& m, std::string_view where) {
 }
 
 }  // namespace
+
+proto::SegmentMeta SealedMeta(const SegmentInfo& s) {
+  proto::SegmentMeta m;
+  m.set_segment_id(s.id);
+  m.set_state(proto::SEGMENT_SEALED);
+  m.set_capacity(s.capacity);
+  m.set_generation(s.generation);
+  m.set_has_blocks(s.has_blocks);
+  m.set_first_block(s.first);
+  m.set_last_block(s.last);
+  m.set_record_count(s.count);
+  m.set_footer_offset(s.footer.footer_offset);
+  m.set_footer_length(s.footer.footer_length);
+  m.set_footer_checksum(s.footer.footer_checksum);
+  m.set_file_size(s.footer.file_size);
+  m.set_untrimmed(!s.footer.trimmed);
+  // Persisted is where the bytes are: cold, or on local disk (hot and warm
+  // are a matter of recency, recomputed on open).
+  m.set_tier(s.cold ? proto::TIER_COLD : proto::TIER_HOT);
+  return m;
+}
 
 StoreImpl::StoreImpl(const Options& options, std::string dir)
     : options_(options),
@@ -224,6 +229,9 @@ absl::Status StoreImpl::OpenImpl() {
                                               ro ? "" : "; set Options::create_if_missing to create one"));
     }
   }
+  backing_ = options_.backing_store
+                 ? options_.backing_store
+                 : LocalDirectoryBackingStore(options_.cold_path.empty() ? dir_ + "/cold" : options_.cold_path, fs_);
   MetaOptions mo;
   mo.create_if_missing = options_.create_if_missing;
   mo.read_only = ro;
@@ -235,6 +243,8 @@ absl::Status StoreImpl::OpenImpl() {
   if (!ro) RETURN_IF_ERROR(RemovePendingAndOrphans());
   RETURN_IF_ERROR(RecoverActiveTail());
   ResetPipeline();
+  LoadTiers();
+  if (!ro) RETURN_IF_ERROR(FinishInterruptedMoves());
   Log(report_.ToString());
   return absl::OkStatus();
 }
@@ -333,6 +343,10 @@ absl::Status StoreImpl::DeleteSegmentFiles(const std::vector<uint64_t>& ids) {
   for (uint64_t id : ids) {
     absl::Status s = fs_->Delete(SegmentPath(id));
     if (!s.ok() && !absl::IsNotFound(s)) return s;
+    // Its cold copy, if it had one (OK if none).
+    RETURN_IF_ERROR(backing_->Delete(SegmentFileName(id)));
+    MutexLock lock(&tier_update_mu_);
+    tiers_.EraseEverywhere(id);
   }
   if (!ids.empty()) RETURN_IF_ERROR(fs_->SyncDir(segments_dir_));
   return absl::OkStatus();
@@ -649,19 +663,30 @@ absl::StatusOr<BlockNumber> StoreImpl::Write(std::optional<BlockNumber> n, std::
                                                    " (raise the segment size)"));
   }
   RETURN_IF_ERROR(admission_.Acquire(options.deadline, queue_critical_depth_.load(std::memory_order_relaxed)));
-  AdmissionPermit permit(&admission_);
-  for (;;) {
-    BlockNumber written = 0;
-    {
-      SharedLock gate(&gate_);
-      ASSIGN_OR_RETURN(Attempt a, TryWrite(n, payload, options, &permit, &written));
-      if (a == Attempt::kDone) return written;
+  bool rolled_over = false;
+  BlockNumber written = 0;
+  {
+    AdmissionPermit permit(&admission_);
+    for (;;) {
+      {
+        SharedLock gate(&gate_);
+        ASSIGN_OR_RETURN(Attempt a, TryWrite(n, payload, options, &permit, &written));
+        if (a == Attempt::kDone) break;
+      }
+      // The active segment is full: roll over with every other writer out.
+      ExclusiveLock gate(&gate_);
+      RETURN_IF_ERROR(CheckWritable());
+      RETURN_IF_ERROR(EnsureRoom(RecordSize(payload.size())));
+      rolled_over = true;
     }
-    // The active segment is full: roll over with every other writer out.
-    ExclusiveLock gate(&gate_);
-    RETURN_IF_ERROR(CheckWritable());
-    RETURN_IF_ERROR(EnsureRoom(RecordSize(payload.size())));
   }
+  if (rolled_over && options_.warm_segments != SIZE_MAX) {
+    // A seal may have pushed a segment out of the warm tier. The block is
+    // stored either way: a failed move is logged and retried next time.
+    absl::StatusOr<uint64_t> moved = Rebalance();
+    if (!moved.ok()) Log(absl::StrCat("moving segments to the cold tier failed: ", moved.status().ToString()));
+  }
+  return written;
 }
 
 bool StoreImpl::FitsLocked(uint64_t record_bytes) const {
@@ -1028,6 +1053,7 @@ absl::Status StoreImpl::SealActive() {
   active_file_.reset();
   active_markers_.clear();
   ResetPipeline();
+  TierAfterSeal(info.id);
   Log(absl::StrCat("sealed segment ", SegmentFileName(info.id), ": ", info.count, " blocks, ", info.used, " bytes"));
   if (info.has_blocks) RETURN_IF_ERROR(RetireShardsThrough(info.last));
   return absl::OkStatus();
@@ -1119,8 +1145,9 @@ absl::Status StoreImpl::PlanSealedCut(BlockNumber n, SealedCut* cut) {
       cut->doomed.push_back(s.id);
       // Markers in a deleted segment still bind the segments before it; carry
       // them forward so that a rebuild from the files cannot resurrect blocks.
-      ASSIGN_OR_RETURN(std::shared_ptr<File> f, SealedFile(s.id));
-      ASSIGN_OR_RETURN(FooterContents fc, ReadFooter(*f, SegmentPath(s.id), Seed(s.id), s.footer));
+      SegmentInfo cur = s;
+      ASSIGN_OR_RETURN(std::shared_ptr<File> f, SealedFile(&cur));
+      ASSIGN_OR_RETURN(FooterContents fc, ReadFooter(*f, SegmentWhere(cur), Seed(s.id), cur.footer));
       for (uint64_t m : fc.truncated_after) cut->marker = std::min(cut->marker, m);
       continue;
     }
@@ -1142,6 +1169,7 @@ void StoreImpl::AddSealedCut(const SealedCut& cut, MetaStore::Batch* batch) {
   for (const SegmentInfo& c : cut.clamped) batch->PutSegment(SealedMeta(c));
   for (uint64_t id : cut.doomed) {
     batch->DeleteSegment(id);
+    batch->DeleteTier("cold", id);
     manifest_.add_pending_deletions(id);
   }
   if (!cut.doomed.empty()) batch->PutManifest(manifest_);
@@ -1326,28 +1354,48 @@ bool StoreImpl::IsHotLocked(size_t index) const {
   return index + hot_segments_.load(std::memory_order_relaxed) >= sealed_count_;
 }
 
-absl::StatusOr<std::shared_ptr<File>> StoreImpl::SealedFile(uint64_t id) {
-  if (std::optional<std::shared_ptr<File>> f = open_files_.Lookup(id)) return *f;
-  ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_->Open(SegmentPath(id), OpenMode::kRead));
-  std::shared_ptr<File> shared(std::move(file));
-  open_files_.Insert(id, shared, 1);
-  return shared;
+std::string StoreImpl::SegmentWhere(const SegmentInfo& info) const {
+  if (info.cold) return absl::StrCat("object ", SegmentFileName(info.id), " in ", backing_->Describe());
+  return SegmentPath(info.id);
+}
+
+absl::StatusOr<std::shared_ptr<File>> StoreImpl::SealedFile(SegmentInfo* info) {
+  for (int attempt = 0;; ++attempt) {
+    if (std::optional<std::shared_ptr<File>> f = open_files_.Lookup(info->id)) return *f;
+    absl::StatusOr<std::unique_ptr<File>> file =
+        info->cold ? absl::StatusOr<std::unique_ptr<File>>(
+                         OpenColdSegment(backing_, SegmentFileName(info->id), info->footer.file_size))
+                   : fs_->Open(SegmentPath(info->id), OpenMode::kRead);
+    if (absl::IsNotFound(file.status()) && !info->cold && attempt == 0) {
+      // Moved to the cold tier since the caller looked: look again.
+      MutexLock lock(&state_mu_);
+      for (const SegmentInfo& s : segments_) {
+        if (s.id == info->id) *info = s;
+      }
+      if (info->cold) continue;
+    }
+    RETURN_IF_ERROR(file.status());
+    std::shared_ptr<File> shared(*std::move(file));
+    open_files_.Insert(info->id, shared, 1);
+    return shared;
+  }
 }
 
 absl::StatusOr<std::shared_ptr<const BlockTable>> StoreImpl::SealedTable(const SegmentInfo& info) {
   if (std::optional<std::shared_ptr<const BlockTable>> t = footer_cache_.Lookup(info.id)) return *t;
-  const std::string path = SegmentPath(info.id);
-  absl::StatusOr<std::shared_ptr<File>> file = SealedFile(info.id);
+  SegmentInfo cur = info;
+  absl::StatusOr<std::shared_ptr<File>> file = SealedFile(&cur);
+  const std::string where = SegmentWhere(cur);
   if (absl::IsNotFound(file.status())) {
-    return absl::DataLossError(absl::StrCat("segment ", path, " is missing (", file.status().message(), ")"));
+    return absl::DataLossError(absl::StrCat("segment ", where, " is missing (", file.status().message(), ")"));
   }
   RETURN_IF_ERROR(file.status());
-  ASSIGN_OR_RETURN(FooterContents fc, ReadFooter(**file, path, Seed(info.id), info.footer));
-  if (fc.segment_id != info.id) {
-    return absl::DataLossError(absl::StrCat(path, ": footer names segment ", fc.segment_id));
+  ASSIGN_OR_RETURN(FooterContents fc, ReadFooter(**file, where, Seed(cur.id), cur.footer));
+  if (fc.segment_id != cur.id) {
+    return absl::DataLossError(absl::StrCat(where, ": footer names segment ", fc.segment_id));
   }
   auto table = std::make_shared<const BlockTable>(std::move(fc.table));
-  footer_cache_.Insert(info.id, table, table->MemoryBytes());
+  footer_cache_.Insert(cur.id, table, table->MemoryBytes());
   return table;
 }
 
@@ -1383,7 +1431,7 @@ absl::StatusOr<StoreImpl::Location> StoreImpl::Locate(BlockNumber n) {
   const IndexEntry* e = table->Find(n);
   if (e == nullptr) return absl::NotFoundError(absl::StrCat("block ", n, " is not in the store"));
   loc.entry = *e;
-  if (hot) loc.map = HotMapping(loc.info);
+  if (hot && !loc.info.cold) loc.map = HotMapping(loc.info);
   return loc;
 }
 
@@ -1392,7 +1440,7 @@ absl::StatusOr<Block> StoreImpl::ReadAt(const Location& loc, const ReadOptions& 
   // The path is built only for an error: a Get that succeeds allocates nothing for it.
   auto damaged = [&](std::string_view what) {
     return absl::DataLossError(
-        absl::StrCat("block ", e.number, ": ", Where(SegmentPath(loc.info.id), e.offset), ": ", AV(what)));
+        absl::StrCat("block ", e.number, ": ", Where(SegmentWhere(loc.info), e.offset), ": ", AV(what)));
   };
   const uint64_t limit = loc.info.sealed ? loc.info.used : loc.info.capacity;
   if (e.offset < kSegmentHeaderSize || e.offset > limit || e.length > limit ||
@@ -1409,7 +1457,8 @@ absl::StatusOr<Block> StoreImpl::ReadAt(const Location& loc, const ReadOptions& 
       const std::string& r = **hit;
       return BlockAccess::Make(e.number, *hit, r.data() + kRecordHeaderSize, r.size() - kRecordHeaderSize);
     }
-    ASSIGN_OR_RETURN(std::shared_ptr<File> file, SealedFile(loc.info.id));
+    SegmentInfo cur = loc.info;
+    ASSIGN_OR_RETURN(std::shared_ptr<File> file, SealedFile(&cur));
     auto buf = std::make_shared<std::string>(kRecordHeaderSize + e.length, '\0');
     ASSIGN_OR_RETURN(size_t got, file->Read(e.offset, buf->data(), buf->size()));
     if (got != buf->size()) return damaged("file ends inside the record");
@@ -1480,7 +1529,7 @@ absl::StatusOr<std::vector<Block>> StoreImpl::GetRange(BlockNumber start, uint64
            k < table->size() && table->entries()[k].number <= std::min(last, base.info.last); ++k) {
         entries.push_back(table->entries()[k]);
       }
-      if (hot) base.map = HotMapping(base.info);
+      if (hot && !base.info.cold) base.map = HotMapping(base.info);
     }
     for (const IndexEntry& e : entries) {
       if (!out.empty() && (e.length > options_.max_range_bytes || bytes > options_.max_range_bytes - e.length)) {
@@ -1610,14 +1659,13 @@ ScalingMetrics StoreImpl::CollectScalingMetrics() {
   {
     MutexLock lock(&state_mu_);
     m.block_count = total_count_;
-    // Tiers as they exist today: hot = mapped (the active segment and the
-    // sealed ones in hot_maps_), warm = the other sealed segments.
-    const uint64_t sealed_mapped = std::min<uint64_t>(hot_maps_.stats().entries, sealed_count_);
-    const bool active_mapped = !segments_.empty() && !segments_.back().sealed && active_map_ != nullptr;
-    m.segments_hot = sealed_mapped + (active_mapped ? 1 : 0);
-    m.segments_warm = segments_.size() - m.segments_hot;
-    m.segments_cold = 0;
+    // hot = the active segment plus the sealed ones of the hot tier.
+    m.segments_hot = !segments_.empty() && !segments_.back().sealed ? 1 : 0;
   }
+  const TierCounts tc = tiers_.Counts();
+  m.segments_hot += tc.hot;
+  m.segments_warm = tc.warm;
+  m.segments_cold = tc.cold;
   m.block_cache = ToCacheMetrics(block_cache_.stats());
   m.manifest_cache = ToCacheMetrics(footer_cache_.stats());
   m.live_journal_shards = meta_ ? meta_->LiveShards().size() : 0;
@@ -1631,6 +1679,14 @@ ScalingMetrics StoreImpl::CollectScalingMetrics() {
   // include it consistently.
   m.locks.push_back(ToLockMetrics("commit", commit_lock_counters_));
   m.locks.push_back(ToLockMetrics("state", state_lock_counters_));
+  for (const TierLockStats& t : tiers_.LockStats()) {
+    LockMetrics l;
+    l.name = "tier:" + t.tier;
+    l.acquisitions = t.acquisitions;
+    l.contended = t.contended;
+    l.wait_nanos = t.wait_nanos;
+    m.locks.push_back(std::move(l));
+  }
   const AdmissionStats a = admission_.stats();
   m.append_queue_depth = a.waiting;
   m.writers_active = a.active;
@@ -1660,6 +1716,7 @@ void StoreImpl::ApplyLimits(const ScalingLimits& requested) {
     admission_.SetLimit(l.max_concurrent_writes);
     limits_ = l;
   }
+  LoadTiers();  // the hot tier follows hot_segments at once
   Log(absl::StrCat("limits reconfigured: block cache ", l.block_cache_entries, " entries / ", l.block_cache_bytes,
                    " bytes, manifest cache ", l.manifest_cache_entries, " / ", l.manifest_cache_bytes,
                    " bytes, max_concurrent_writes ", l.max_concurrent_writes, ", segment_size ", l.segment_size,

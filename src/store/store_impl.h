@@ -44,11 +44,13 @@
 #include "segment/footer.h"
 #include "segment/record.h"
 #include "segment/segment_file.h"
+#include "segstore/backing_store.h"
 #include "segstore/block_store.h"
 #include "segstore/file_system.h"
 #include "segstore/scaling.h"
 #include "store/store_lock.h"
 #include "store/write_admission.h"
+#include "tier/tier_registry.h"
 #include "util/mutex.h"
 
 namespace segstore::internal {
@@ -65,8 +67,12 @@ struct SegmentInfo {
   uint64_t last = 0;
   uint64_t count = 0;
   uint64_t used = 0;     // active: end of data; sealed: file size
+  bool cold = false;     // sealed only: the authoritative copy is in the backing store
   SealedFooter footer;   // sealed only (footer.trimmed false: tail not yet trimmed)
 };
+
+// The SegmentMeta recorded for a sealed segment.
+proto::SegmentMeta SealedMeta(const SegmentInfo& s);
 
 class StoreImpl final : public BlockStore {
  public:
@@ -86,6 +92,7 @@ class StoreImpl final : public BlockStore {
   std::optional<BlockNumber> HighestNumber() override;
   size_t MaxPayloadSize() const override;
   absl::Status TruncateAfter(BlockNumber n) override;
+  absl::StatusOr<uint64_t> Rebalance() override;
   absl::Status Sync() override;
   absl::Status Close() override;
   absl::Status Health() override;
@@ -194,7 +201,27 @@ class StoreImpl final : public BlockStore {
   absl::StatusOr<Location> Locate(BlockNumber n);
   absl::StatusOr<Block> ReadAt(const Location& loc, const ReadOptions& options);
   absl::StatusOr<std::shared_ptr<const BlockTable>> SealedTable(const SegmentInfo& info);
-  absl::StatusOr<std::shared_ptr<File>> SealedFile(uint64_t id);
+  // The file to pread a sealed segment from: its local file, or its cold
+  // object. A local file deleted by a move to the cold tier meanwhile is
+  // found again through the segment's current state (info is refreshed).
+  absl::StatusOr<std::shared_ptr<File>> SealedFile(SegmentInfo* info);
+  // "segments/…seg" or "object …seg in <backing store>", for messages.
+  std::string SegmentWhere(const SegmentInfo& info) const;
+
+  // --- tiers (src/store/store_tiers.cc) ---
+  // Fills the tier registry from segments_ after open.
+  void LoadTiers();
+  // A segment was just sealed: it joins the hot tier; the oldest hot one
+  // moves to warm if the hot tier is over hot_segments.
+  void TierAfterSeal(uint64_t id);
+  // Sealed local segments beyond the hot and warm tiers' sizes, oldest first.
+  std::vector<uint64_t> DemotionCandidates();
+  // Copies a sealed local segment to the backing store and switches to the
+  // copy; false if the segment changed meanwhile (nothing was switched).
+  absl::StatusOr<bool> DemoteSegment(uint64_t id);
+  // Open: removes local files of segments whose move to cold was recorded
+  // but not finished, and objects no segment refers to.
+  absl::Status FinishInterruptedMoves();
   std::shared_ptr<const ReadOnlyMapping> HotMapping(const SegmentInfo& info);
   // Index in segments_ of the last segment with blocks whose first <= n.
   std::optional<size_t> SegmentIndexFor(BlockNumber n) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_);
@@ -284,6 +311,13 @@ class StoreImpl final : public BlockStore {
   BoundedCache<uint64_t, std::shared_ptr<File>> open_files_;
 
   ScalingManager scaling_{this};
+
+  std::shared_ptr<BackingStore> backing_;  // fixed after Open
+  // Serializes changes of tier membership (in memory only), so that a
+  // recomputation from segments_ and a concurrent seal or move agree.
+  Mutex tier_update_mu_ ABSL_ACQUIRED_BEFORE(state_mu_);
+  TierRegistry tiers_;
+  std::atomic<bool> rebalancing_{false};  // one Rebalance at a time; others return at once
 };
 
 }  // namespace segstore::internal

@@ -8,6 +8,7 @@
 #include "segment/scanner.h"
 #include "segment/segment_name.h"
 #include "store/store_impl.h"
+#include "tier/cold_segment.h"
 #include "util/status_util.h"
 
 namespace segstore::internal {
@@ -24,11 +25,14 @@ absl::StatusOr<VerifyReport> StoreImpl::Verify(bool deep) {
   }
   for (const SegmentInfo& info : segments) {
     ++report.segments;
-    const std::string path = SegmentPath(info.id);
+    const std::string path = SegmentWhere(info);
     auto problem = [&](uint64_t offset, std::string what) {
       report.problems.push_back({info.id, offset, path, std::move(what)});
     };
-    absl::StatusOr<std::unique_ptr<File>> file = fs_->Open(path, OpenMode::kRead);
+    absl::StatusOr<std::unique_ptr<File>> file =
+        info.cold ? absl::StatusOr<std::unique_ptr<File>>(
+                        OpenColdSegment(backing_, SegmentFileName(info.id), info.footer.file_size))
+                  : fs_->Open(path, OpenMode::kRead);
     if (!file.ok()) {
       problem(0, absl::StrCat("cannot open: ", file.status().message()));
       continue;
@@ -48,15 +52,33 @@ absl::StatusOr<VerifyReport> StoreImpl::Verify(bool deep) {
       continue;
     }
     if (header->segment_id != info.id) problem(0, absl::StrCat("segment header says id ", header->segment_id));
+    if (header->generation != info.generation) {
+      problem(0, absl::StrCat("segment header has generation ", header->generation, ", the index says ",
+                              info.generation));
+    }
     if (info.sealed && *size != info.used && (info.footer.trimmed || *size < info.used)) {
       problem(0, absl::StrCat("file is ", *size, " bytes, the index says ", info.used));
     }
-    absl::StatusOr<std::shared_ptr<const ReadOnlyMapping>> map = fs_->Map(path, 0, *size);
-    if (!map.ok()) {
-      problem(0, std::string(map.status().message()));
-      continue;
+    // A local file is mapped; a cold object is fetched whole (Verify reads
+    // every byte either way).
+    std::shared_ptr<const ReadOnlyMapping> map;
+    std::string fetched;
+    if (info.cold) {
+      fetched.resize(static_cast<size_t>(*size));
+      absl::StatusOr<size_t> got = (*file)->Read(0, fetched.data(), fetched.size());
+      if (!got.ok() || *got != fetched.size()) {
+        problem(0, got.ok() ? std::string("object is shorter than its size") : std::string(got.status().message()));
+        continue;
+      }
+    } else {
+      absl::StatusOr<std::shared_ptr<const ReadOnlyMapping>> mapped = fs_->Map(path, 0, *size);
+      if (!mapped.ok()) {
+        problem(0, std::string(mapped.status().message()));
+        continue;
+      }
+      map = *std::move(mapped);
     }
-    std::string_view bytes((*map)->data(), (*map)->size());
+    std::string_view bytes = info.cold ? std::string_view(fetched) : std::string_view(map->data(), map->size());
     report.bytes_read += bytes.size();
     const uint64_t durable_end = info.sealed ? info.footer.footer_offset : info.used;
     ScanResult scan = ScanSegment(bytes, kSegmentHeaderSize, durable_end, Seed(info.id), deep);
