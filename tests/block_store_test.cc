@@ -251,3 +251,36 @@ TEST(BlockStoreTest, BlockOutlivesClose) {
 
 }  // namespace
 }  // namespace segstore
+
+namespace segstore {
+namespace {
+
+// A re-read of a verified record within the TTL skips hashing it; with a
+// TTL of zero every read hashes; Verify() hashes regardless and so still
+// finds damage that a cached validation would not.
+TEST(ValidationCacheTest, ReReadsWithinTheTtlSkipHashing) {
+  for (absl::Duration ttl : {absl::Minutes(5), absl::ZeroDuration()}) {
+    ScratchDir dir;
+    Options o = SmallOptions();
+    o.validation_cache_ttl = ttl;
+    auto store = OpenOrDie(o, dir.path());
+    for (uint64_t i = 0; i < 10; ++i) ASSERT_OK(store->Append(Payload(i, 2000)));
+    for (int round = 0; round < 3; ++round) {
+      for (uint64_t i = 0; i < 10; ++i) ExpectBlock(*store, i, Payload(i, 2000));
+    }
+    const CacheMetrics v = store->Scaling().GetScalingMetrics().validation_cache;
+    if (ttl > absl::ZeroDuration()) {
+      EXPECT_EQ(v.misses, 10u);
+      EXPECT_EQ(v.hits, 20u);
+      EXPECT_EQ(v.entries, 10u);
+    } else {
+      EXPECT_EQ(v.hits, 0u) << "an expired validation was used";
+    }
+    // Reads without verification neither use nor fill it.
+    ASSERT_OK(store->Get(0, ReadOptions{false, true}));
+    EXPECT_EQ(store->Scaling().GetScalingMetrics().validation_cache.hits, v.hits);
+  }
+}
+
+}  // namespace
+}  // namespace segstore

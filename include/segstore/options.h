@@ -65,6 +65,14 @@ struct Options {
   size_t manifest_cache_entries = 10'000;
   size_t manifest_cache_bytes = size_t{64} << 20;
 
+  // Records whose payload checksum was verified recently: a read of the
+  // same record within the TTL does not hash its payload again (the record
+  // header is still checked). Bounds how long bit rot that appears under a
+  // mapped block can go unnoticed by reads; Verify() always hashes.
+  // 0 entries disables it. Default: 50,000 entries, 5 minutes.
+  size_t validation_cache_entries = 50'000;
+  absl::Duration validation_cache_ttl = absl::Minutes(5);
+
   // Sealed segments kept mapped besides the active one (the hot tier); older
   // segments are read with pread. Default: 4.
   size_t hot_segments = 4;

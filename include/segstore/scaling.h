@@ -79,6 +79,7 @@ struct ScalingMetrics {
   uint64_t segments_cold = 0;
   CacheMetrics block_cache;
   CacheMetrics manifest_cache;  // decoded footers (block tables) of sealed segments
+  CacheMetrics validation_cache;  // records verified lately: a hit is a re-read that skipped hashing
   uint64_t live_journal_shards = 0;
   std::vector<LockMetrics> locks;
   // Write admission (ScalingLimits::max_concurrent_writes).

@@ -91,6 +91,7 @@ std::string FormatPrometheus(const ScalingMetrics& m, const StoreStats& st) {
   e.Gauge("live_column_families", "RocksDB column families, default included.", st.live_column_families);
   Cache(e, "block_cache", "Block cache (blocks read with pread)", m.block_cache);
   Cache(e, "manifest_cache", "Manifest cache (decoded segment footers)", m.manifest_cache);
+  Cache(e, "validation_cache", "Validation cache (records whose checksum was verified lately)", m.validation_cache);
 
   e.Family("lock_acquisitions_total", "counter", "Lock calls on a write-path mutex.");
   for (const LockMetrics& l : m.locks) e.Sample(l.acquisitions, Label("lock", l.name));

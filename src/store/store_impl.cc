@@ -165,6 +165,8 @@ StoreImpl::StoreImpl(const Options& options, std::string dir)
       queue_critical_depth_(options.write_queue_critical_depth),
       admission_(EffectiveWriters(options.max_concurrent_writes)),
       block_cache_(options.block_cache_entries, options.block_cache_bytes, /*shards=*/16),
+      validated_(options.validation_cache_entries, std::numeric_limits<size_t>::max(), /*shards=*/16,
+                 options.validation_cache_ttl),
       // Few shards: a shard keeps footers up to its share of the byte cap,
       // and a full 64 MiB segment of small blocks has a footer of megabytes.
       footer_cache_(options.manifest_cache_entries, options.manifest_cache_bytes, /*shards=*/4),
@@ -1453,7 +1455,7 @@ absl::StatusOr<Block> StoreImpl::ReadAt(const Location& loc, const ReadOptions& 
     record = loc.map->data() + e.offset;
     pin = loc.map;
   } else {
-    if (std::optional<std::shared_ptr<const std::string>> hit = block_cache_.Lookup({loc.info.id, e.offset})) {
+    if (std::optional<std::shared_ptr<const std::string>> hit = block_cache_.Lookup({loc.info.id, loc.info.generation, e.offset})) {
       const std::string& r = **hit;
       return BlockAccess::Make(e.number, *hit, r.data() + kRecordHeaderSize, r.size() - kRecordHeaderSize);
     }
@@ -1471,11 +1473,15 @@ absl::StatusOr<Block> StoreImpl::ReadAt(const Location& loc, const ReadOptions& 
     return damaged(absl::StrCat("record holds block ", h->number, " of ", h->length, " bytes, not what the index says"));
   }
   std::string_view payload(record + kRecordHeaderSize, e.length);
-  if (options.verify_checksum && Checksum64(payload) != h->payload_checksum) {
-    return damaged("payload checksum mismatch");
+  if (options.verify_checksum) {
+    const RecordPlace place{loc.info.id, loc.info.generation, e.offset};
+    if (!validated_.Lookup(place)) {
+      if (Checksum64(payload) != h->payload_checksum) return damaged("payload checksum mismatch");
+      validated_.Insert(place, true, 1);
+    }
   }
   if (pin.get() != loc.map.get() && options.fill_cache) {
-    block_cache_.Insert({loc.info.id, e.offset}, std::static_pointer_cast<const std::string>(pin),
+    block_cache_.Insert({loc.info.id, loc.info.generation, e.offset}, std::static_pointer_cast<const std::string>(pin),
                         kRecordHeaderSize + e.length);
   }
   return BlockAccess::Make(e.number, std::move(pin), payload.data(), payload.size());
@@ -1668,6 +1674,7 @@ ScalingMetrics StoreImpl::CollectScalingMetrics() {
   m.segments_cold = tc.cold;
   m.block_cache = ToCacheMetrics(block_cache_.stats());
   m.manifest_cache = ToCacheMetrics(footer_cache_.stats());
+  m.validation_cache = ToCacheMetrics(validated_.stats());
   m.live_journal_shards = meta_ ? meta_->LiveShards().size() : 0;
   {
     MutexLock lock(&commit_mu_);

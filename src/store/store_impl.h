@@ -295,17 +295,25 @@ class StoreImpl final : public BlockStore {
   uint64_t sealed_count_ ABSL_GUARDED_BY(state_mu_) = 0;
   absl::Status failed_ ABSL_GUARDED_BY(state_mu_);
 
-  // Keyed by where a record is, not by block number: a place in a segment
-  // file is written once, while a number can be rewritten after TruncateAfter.
+  // Keyed by where a record is, not by block number: a place in one
+  // generation of a segment file is written once, while a number can be
+  // rewritten after TruncateAfter (and a segment rewritten with a new
+  // generation may hold other records at the same offset).
   struct RecordPlace {
     uint64_t segment_id;
+    uint64_t generation;
     uint64_t offset;
     bool operator==(const RecordPlace&) const = default;
   };
   struct RecordPlaceHash {
-    size_t operator()(const RecordPlace& p) const { return std::hash<uint64_t>()(p.segment_id * 0x9E3779B97F4A7C15ull ^ p.offset); }
+    size_t operator()(const RecordPlace& p) const {
+      return std::hash<uint64_t>()((p.segment_id * 0x9E3779B97F4A7C15ull + p.generation) ^ p.offset);
+    }
   };
   BoundedCache<RecordPlace, std::shared_ptr<const std::string>, RecordPlaceHash> block_cache_;
+  // Records whose payload checksum was verified lately (TTL): a re-read of
+  // a mapped block within the TTL skips hashing its payload again.
+  BoundedCache<RecordPlace, bool, RecordPlaceHash> validated_;
   BoundedCache<uint64_t, std::shared_ptr<const BlockTable>> footer_cache_;
   BoundedCache<uint64_t, std::shared_ptr<const ReadOnlyMapping>> hot_maps_;
   BoundedCache<uint64_t, std::shared_ptr<File>> open_files_;

@@ -81,11 +81,13 @@ absl::StatusOr<bool> StoreImpl::DemoteSegment(uint64_t id) {
     if (closed_) return absl::FailedPreconditionError("store is closed");
     SegmentInfo now;
     size_t index;
+    bool present;
     {
       MutexLock lock(&state_mu_);
       index = find(id, &now);
+      present = index != segments_.size();
     }
-    if (index == segments_.size() || now.cold || now.first != before.first || now.last != before.last ||
+    if (!present || now.cold || now.first != before.first || now.last != before.last ||
         now.count != before.count || now.footer.footer_offset != before.footer.footer_offset) {
       // Truncated meanwhile: the copy is an orphan nothing points at.
       (void)backing_->Delete(moved.object_name);
