@@ -74,9 +74,8 @@ class Ledger {
 
 std::string Expected(const Written& w) { return Payload(w.seed, w.size); }
 
-TEST(ConcurrencyTest, WritersReadersAndSync) {
+void RunWritersReadersAndSync(Options o) {
   ScratchDir dir;
-  Options o = testing::SmallOptions(256 << 10);  // many seals; hot_segments = 2
   absl::StatusOr<std::unique_ptr<BlockStore>> opened = BlockStore::Open(o, dir.path());
   ASSERT_OK(opened);
   BlockStore& store = **opened;
@@ -223,6 +222,9 @@ TEST(ConcurrencyTest, WritersReadersAndSync) {
       ++it;
     }
   }
+  if (o.warm_segments != SIZE_MAX) {
+    EXPECT_GT(store.Scaling().GetScalingMetrics().segments_cold, 3u) << "no segment went cold under the readers";
+  }
   ASSERT_OK(store.Close());
 
   // And all of it after a reopen.
@@ -232,6 +234,19 @@ TEST(ConcurrencyTest, WritersReadersAndSync) {
   EXPECT_EQ((*opened)->BlockCount(), all.size());
   for (const auto& [n, w] : all) ASSERT_TRUE(testing::ExpectBlockEq(**opened, n, Expected(w)));
   std::printf("puts ok %d, raced %d, late-checked %zu\n", puts_ok.load(), puts_raced.load(), late.size());
+}
+
+TEST(ConcurrencyTest, WritersReadersAndSync) {
+  RunWritersReadersAndSync(testing::SmallOptions(256 << 10));  // many seals; hot_segments = 2
+}
+
+// The same while sealed segments move to the cold tier under the readers
+// (every seal moves the segment leaving the warm tier).
+TEST(ConcurrencyTest, WritersReadersAndSyncWithAColdTier) {
+  Options o = testing::SmallOptions(256 << 10);
+  o.warm_segments = 1;
+  o.block_cache_entries = 16;  // most cold reads go to the backing store
+  RunWritersReadersAndSync(o);
 }
 
 }  // namespace
