@@ -11,10 +11,19 @@
 // Usage: kill_writer dir=DIR [seed=1] [segment_size=65536] [count=N]
 //          [min_size=0] [max_size=4000] [sync_every=0] [end=exit|hang|close]
 //          [first=0] [shard_blocks=1000] [journal_batch=1024]
+//          [kill_at_call=K] [count_calls=0]
+// kill_at_call=K: the process SIGKILLs itself right before its K-th call
+// through the segment FileSystem seam (of any kind, Open included), so a
+// parent can put a process crash at every such call of a fixed workload.
+// count_calls=1: after the last append, print "calls=N" (the calls made).
 // Exit status: 0 on success, 2 on bad usage, 3 on a store error (message on
 // stderr).
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <memory>
 
 #include <cstdio>
 #include <cstdlib>
@@ -49,6 +58,95 @@ uint64_t Num(const std::map<std::string, std::string>& args, const std::string& 
   return static_cast<uint64_t>(v);
 }
 
+// Counts every call through the seam and dies by SIGKILL before call K.
+class SelfKillFileSystem final : public segstore::FileSystem {
+ public:
+  SelfKillFileSystem(std::shared_ptr<segstore::FileSystem> base, uint64_t kill_at)
+      : base_(std::move(base)), kill_at_(kill_at) {}
+  void Tick() {
+    const uint64_t n = calls_.fetch_add(1) + 1;
+    if (kill_at_ != 0 && n == kill_at_) ::raise(SIGKILL);
+  }
+  uint64_t calls() const { return calls_.load(); }
+
+  absl::StatusOr<std::unique_ptr<segstore::File>> Open(const std::string& path, segstore::OpenMode mode) override;
+  absl::StatusOr<std::shared_ptr<const segstore::ReadOnlyMapping>> Map(const std::string& path, uint64_t offset,
+                                                                       uint64_t length) override {
+    Tick();
+    return base_->Map(path, offset, length);
+  }
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    Tick();
+    return base_->Rename(from, to);
+  }
+  absl::Status Delete(const std::string& path) override {
+    Tick();
+    return base_->Delete(path);
+  }
+  absl::Status SyncDir(const std::string& path) override {
+    Tick();
+    return base_->SyncDir(path);
+  }
+  absl::Status CreateDir(const std::string& path) override {
+    Tick();
+    return base_->CreateDir(path);
+  }
+  absl::StatusOr<bool> Exists(const std::string& path) override {
+    Tick();
+    return base_->Exists(path);
+  }
+  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    Tick();
+    return base_->ListDir(path);
+  }
+
+ private:
+  std::shared_ptr<segstore::FileSystem> base_;
+  const uint64_t kill_at_;
+  std::atomic<uint64_t> calls_{0};
+};
+
+class SelfKillFile final : public segstore::File {
+ public:
+  SelfKillFile(SelfKillFileSystem* fs, std::unique_ptr<segstore::File> base) : fs_(fs), base_(std::move(base)) {}
+  absl::StatusOr<size_t> Read(uint64_t offset, char* dst, size_t n) override {
+    fs_->Tick();
+    return base_->Read(offset, dst, n);
+  }
+  absl::Status Write(uint64_t offset, std::string_view data) override {
+    fs_->Tick();
+    return base_->Write(offset, data);
+  }
+  absl::Status Allocate(uint64_t offset, uint64_t length) override {
+    fs_->Tick();
+    return base_->Allocate(offset, length);
+  }
+  absl::Status Truncate(uint64_t size) override {
+    fs_->Tick();
+    return base_->Truncate(size);
+  }
+  absl::Status Sync() override {
+    fs_->Tick();
+    return base_->Sync();
+  }
+  absl::StatusOr<uint64_t> Size() override {
+    fs_->Tick();
+    return base_->Size();
+  }
+
+ private:
+  SelfKillFileSystem* const fs_;
+  std::unique_ptr<segstore::File> base_;
+};
+
+absl::StatusOr<std::unique_ptr<segstore::File>> SelfKillFileSystem::Open(const std::string& path,
+                                                                         segstore::OpenMode mode) {
+  Tick();
+  absl::StatusOr<std::unique_ptr<segstore::File>> f = base_->Open(path, mode);
+  if (!f.ok()) return f;
+  return std::unique_ptr<segstore::File>(new SelfKillFile(this, *std::move(f)));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,6 +171,8 @@ int main(int argc, char** argv) {
   o.first_block_number = Num(args, "first", 0);
   o.journal_shard_blocks = Num(args, "shard_blocks", o.journal_shard_blocks);
   o.journal_batch_blocks = static_cast<size_t>(Num(args, "journal_batch", o.journal_batch_blocks));
+  auto fs = std::make_shared<SelfKillFileSystem>(segstore::DefaultFileSystem(), Num(args, "kill_at_call", 0));
+  o.file_system = fs;
 
   absl::StatusOr<std::unique_ptr<segstore::BlockStore>> opened = segstore::BlockStore::Open(o, dir);
   if (!opened.ok()) Die(3, "open: " + opened.status().ToString());
@@ -90,6 +190,7 @@ int main(int argc, char** argv) {
     if (*n != want) Die(3, "append returned " + std::to_string(*n) + ", expected " + std::to_string(want));
     WriteAll(1, std::to_string(*n) + "\n");
   }
+  if (Num(args, "count_calls", 0) != 0) WriteAll(1, "calls=" + std::to_string(fs->calls()) + "\n");
   if (end == "exit") ::_exit(0);
   if (end == "hang") {
     while (true) ::pause();
