@@ -335,5 +335,37 @@ TEST(CliTest, ExitCodesAndErrors) {
   EXPECT_NE(r.out.find("held by another process"), std::string::npos) << r.out;
 }
 
+
+// prune / compact / stats on a store of many small segments.
+TEST(CliTest, PruneCompactStats) {
+  ScratchDir dir;
+  const std::string store = dir.Sub("store");
+  {
+    Options o;
+    o.create_if_missing = true;
+    o.segment_size = 64 << 10;
+    auto s = BlockStore::Open(o, store);
+    ASSERT_TRUE(s.ok()) << s.status();
+    for (uint64_t i = 0; i < 300; ++i) ASSERT_TRUE((*s)->Append(testing::Payload(i, 700 + i % 900)).ok());
+    ASSERT_TRUE((*s)->Close().ok());
+  }
+  CliRun r = Segstore("prune " + store + " --before 150");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("pruned blocks below 150: 150 block(s) removed"), std::string::npos) << r.out;
+  EXPECT_EQ(Segstore("prune " + store + " --before 100000").code, 2);  // above the highest: bad argument
+  r = Segstore("stats " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("pruned:              blocks below 150"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reclaimable:"), std::string::npos) << r.out;
+  r = Segstore("stats --json " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"pruned_before\": 150"), std::string::npos) << r.out;
+  EXPECT_EQ(Segstore("get " + store + " 149").code, 1);
+  EXPECT_EQ(Segstore("get " + store + " 150").code, 0);
+  EXPECT_EQ(Segstore("rebuild-index " + store).code, 0);
+  EXPECT_EQ(Segstore("get " + store + " 149").code, 1);
+  EXPECT_EQ(Segstore("verify --deep " + store).code, 0);
+}
+
 }  // namespace
 }  // namespace segstore

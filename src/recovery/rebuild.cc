@@ -21,6 +21,7 @@
 #include "segment/segment_file.h"
 #include "segment/segment_name.h"
 #include "segstore/file_system.h"
+#include "store/prune_file.h"
 #include "store/store_lock.h"
 #include "util/checksum.h"
 #include "util/coding.h"
@@ -34,6 +35,7 @@ std::string RebuildReport::ToString() const {
                                " segment file(s) (", sealed, " sealed, ", resealed, " resealed): ", blocks,
                                " block(s) indexed, ", bytes_read, " bytes read");
   if (dropped_by_truncation > 0) absl::StrAppend(&s, "; ", dropped_by_truncation, " record(s) removed by TruncateAfter");
+  if (pruned_before > 0) absl::StrAppend(&s, "; blocks below ", pruned_before, " pruned (", dropped_by_prune, " record(s) left out)");
   absl::StrAppend(&s, DescribeDamage(skipped, damaged, "kept in the index; reading it is DataLoss"));
   for (const std::string& r : repaired) absl::StrAppend(&s, "; repaired ", r);
   for (const std::string& i : ignored) absl::StrAppend(&s, "; ignored ", i);
@@ -101,6 +103,10 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   if (!has_segments) return absl::NotFoundError(absl::StrCat(dir, " has no segments/ directory: not a segstore store"));
   ASSIGN_OR_RETURN(std::unique_ptr<StoreLock> lock, StoreLock::Acquire(dir + "/LOCK", /*shared=*/false));
 
+  // The prune point is read before anything is changed: a damaged PRUNE file
+  // stops the rebuild (pruned blocks must not come back).
+  ASSIGN_OR_RETURN(std::optional<uint64_t> prune_file, ReadPruneFile(*fs, seg_dir));
+
   RebuildReport report;
   OldMeta old = ReadOldMeta(dir + "/meta", &report.ignored);
 
@@ -115,6 +121,9 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   std::vector<DamagedHeader> damaged_headers;
   std::map<std::string, int> uuid_votes;
   for (const std::string& name : names) {
+    if (name == kPruneFileName || name == kPruneTempName || name.ends_with(".seg.compact")) {
+      continue;  // the prune point (read above); an uncommitted or not yet installed compaction output
+    }
     std::optional<uint64_t> id = ParseSegmentFileName(name);
     if (!id) {
       report.ignored.push_back(absl::StrCat("segments/", name, " (not a segment file name)"));
@@ -213,6 +222,10 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   manifest.set_journal_shard_blocks(old_ok ? old.manifest->journal_shard_blocks() : options.journal_shard_blocks);
   manifest.set_created_unix_micros(old_ok ? old.manifest->created_unix_micros() : absl::ToUnixMicros(absl::Now()));
   const uint64_t shard_blocks = std::max<uint64_t>(manifest.journal_shard_blocks(), 1);
+  const uint64_t prune_before = std::max(prune_file.value_or(0), old.manifest ? old.manifest->prune_before() : 0);
+  manifest.set_prune_before(prune_before);
+  report.pruned_before = prune_before;
+  std::optional<uint64_t> highest;
 
   const std::string new_meta = dir + "/meta.rebuild";
   std::error_code ec;
@@ -323,6 +336,11 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
         ++report.dropped_by_truncation;
         continue;
       }
+      if (!highest || e.number > *highest) highest = e.number;
+      if (e.number < prune_before) {
+        ++report.dropped_by_prune;
+        continue;
+      }
       live.push_back(e);
     }
     for (size_t i = 0; i < in_segment.size(); ++i) {
@@ -376,6 +394,15 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
     }
     batch.PutSegment(m);
     RETURN_IF_ERROR(meta->Write(batch, /*sync=*/false));
+  }
+  if (prune_before > 0 && (!highest || *highest < prune_before)) {
+    (void)meta->Close();
+    meta.reset();
+    std::filesystem::remove_all(new_meta, ec);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the prune point ", prune_before, " (segments/PRUNE or meta/) is above the highest block in the segment files (",
+        highest ? absl::StrCat(*highest) : std::string("none"), "): nothing was changed; if the newest segments were lost, ",
+        "restore them, or fix segments/PRUNE"));
   }
   MetaStore::Batch final_batch;
   final_batch.PutManifest(manifest);

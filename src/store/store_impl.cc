@@ -148,6 +148,8 @@ absl::Status ValidateMeta(const proto::SegmentMeta& m, std::string_view where) {
 
 }  // namespace
 
+proto::SegmentMeta SealedMetaOf(const SegmentInfo& s) { return SealedMeta(s); }
+
 StoreImpl::StoreImpl(const Options& options, std::string dir)
     : options_(options),
       dir_(std::move(dir)),
@@ -231,9 +233,12 @@ absl::Status StoreImpl::OpenImpl() {
   mo.memtable_bytes = options_.meta_memtable_bytes;
   ASSIGN_OR_RETURN(meta_, MetaStore::Open(meta_dir, mo));
   RETURN_IF_ERROR(LoadManifest());
+  RETURN_IF_ERROR(LoadPrunePoint());
   RETURN_IF_ERROR(LoadSegments());
+  RETURN_IF_ERROR(FinishInstallsAtOpen());
   if (!ro) RETURN_IF_ERROR(RemovePendingAndOrphans());
   RETURN_IF_ERROR(RecoverActiveTail());
+  RETURN_IF_ERROR(FinishPruneAtOpen());
   ResetPipeline();
   Log(report_.ToString());
   return absl::OkStatus();
@@ -458,6 +463,7 @@ absl::Status StoreImpl::RecoverActiveTail() {
     }
   }
   TailRecoveryPlan plan = PlanTailRecovery(in);
+  DropPrunedFromTail(&plan);
 
   report_.segments_scanned = 1;
   report_.bytes_scanned = plan.end;
@@ -1119,7 +1125,7 @@ absl::Status StoreImpl::PlanSealedCut(BlockNumber n, SealedCut* cut) {
       cut->doomed.push_back(s.id);
       // Markers in a deleted segment still bind the segments before it; carry
       // them forward so that a rebuild from the files cannot resurrect blocks.
-      ASSIGN_OR_RETURN(std::shared_ptr<File> f, SealedFile(s.id));
+      ASSIGN_OR_RETURN(std::shared_ptr<File> f, SealedFile(s));
       ASSIGN_OR_RETURN(FooterContents fc, ReadFooter(*f, SegmentPath(s.id), Seed(s.id), s.footer));
       for (uint64_t m : fc.truncated_after) cut->marker = std::min(cut->marker, m);
       continue;
@@ -1183,8 +1189,13 @@ absl::Status StoreImpl::FinishSealedCut(const SealedCut& cut, bool delete_files)
 
 absl::Status StoreImpl::TruncateAfter(BlockNumber n) {
   RETURN_IF_ERROR(NumberInRange(n));
+  MutexLock maintenance(&maintenance_mu_);
   ExclusiveLock gate(&gate_);  // waits for every admitted writer to finish
   RETURN_IF_ERROR(CheckWritable());
+  if (n < prune_before_.load()) {
+    return absl::FailedPreconditionError(absl::StrCat("TruncateAfter(", n, ") would remove every block left: blocks ",
+                                                      "below ", prune_before_.load(), " are pruned"));
+  }
   std::optional<BlockNumber> highest;
   {
     MutexLock lock(&state_mu_);
@@ -1326,18 +1337,20 @@ bool StoreImpl::IsHotLocked(size_t index) const {
   return index + hot_segments_.load(std::memory_order_relaxed) >= sealed_count_;
 }
 
-absl::StatusOr<std::shared_ptr<File>> StoreImpl::SealedFile(uint64_t id) {
-  if (std::optional<std::shared_ptr<File>> f = open_files_.Lookup(id)) return *f;
-  ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_->Open(SegmentPath(id), OpenMode::kRead));
+absl::StatusOr<std::shared_ptr<File>> StoreImpl::SealedFile(const SegmentInfo& info) {
+  const uint64_t key = SegmentCacheKey(info.id, info.generation);
+  if (std::optional<std::shared_ptr<File>> f = open_files_.Lookup(key)) return *f;
+  ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_->Open(SegmentPath(info.id), OpenMode::kRead));
   std::shared_ptr<File> shared(std::move(file));
-  open_files_.Insert(id, shared, 1);
+  open_files_.Insert(key, shared, 1);
   return shared;
 }
 
 absl::StatusOr<std::shared_ptr<const BlockTable>> StoreImpl::SealedTable(const SegmentInfo& info) {
-  if (std::optional<std::shared_ptr<const BlockTable>> t = footer_cache_.Lookup(info.id)) return *t;
+  const uint64_t key = SegmentCacheKey(info.id, info.generation);
+  if (std::optional<std::shared_ptr<const BlockTable>> t = footer_cache_.Lookup(key)) return *t;
   const std::string path = SegmentPath(info.id);
-  absl::StatusOr<std::shared_ptr<File>> file = SealedFile(info.id);
+  absl::StatusOr<std::shared_ptr<File>> file = SealedFile(info);
   if (absl::IsNotFound(file.status())) {
     return absl::DataLossError(absl::StrCat("segment ", path, " is missing (", file.status().message(), ")"));
   }
@@ -1347,21 +1360,25 @@ absl::StatusOr<std::shared_ptr<const BlockTable>> StoreImpl::SealedTable(const S
     return absl::DataLossError(absl::StrCat(path, ": footer names segment ", fc.segment_id));
   }
   auto table = std::make_shared<const BlockTable>(std::move(fc.table));
-  footer_cache_.Insert(info.id, table, table->MemoryBytes());
+  footer_cache_.Insert(key, table, table->MemoryBytes());
   return table;
 }
 
 std::shared_ptr<const ReadOnlyMapping> StoreImpl::HotMapping(const SegmentInfo& info) {
-  if (std::optional<std::shared_ptr<const ReadOnlyMapping>> m = hot_maps_.Lookup(info.id)) return *m;
+  const uint64_t key = SegmentCacheKey(info.id, info.generation);
+  if (std::optional<std::shared_ptr<const ReadOnlyMapping>> m = hot_maps_.Lookup(key)) return *m;
   absl::StatusOr<std::shared_ptr<const ReadOnlyMapping>> m = fs_->Map(SegmentPath(info.id), 0, info.used);
   if (!m.ok()) return nullptr;  // fall back to pread, which reports the error
-  hot_maps_.Insert(info.id, *m, 1);
+  hot_maps_.Insert(key, *m, 1);
   return *m;
 }
 
 absl::StatusOr<StoreImpl::Location> StoreImpl::Locate(BlockNumber n) {
   Location loc;
   bool hot = false;
+  if (n < prune_before_.load(std::memory_order_acquire)) {
+    return absl::NotFoundError(absl::StrCat("block ", n, " was pruned (blocks below ", prune_before_.load(), ")"));
+  }
   {
     MutexLock lock(&state_mu_);
     std::optional<size_t> i = SegmentIndexFor(n);
@@ -1405,11 +1422,12 @@ absl::StatusOr<Block> StoreImpl::ReadAt(const Location& loc, const ReadOptions& 
     record = loc.map->data() + e.offset;
     pin = loc.map;
   } else {
-    if (std::optional<std::shared_ptr<const std::string>> hit = block_cache_.Lookup({loc.info.id, e.offset})) {
+    if (std::optional<std::shared_ptr<const std::string>> hit =
+            block_cache_.Lookup({SegmentCacheKey(loc.info.id, loc.info.generation), e.offset})) {
       const std::string& r = **hit;
       return BlockAccess::Make(e.number, *hit, r.data() + kRecordHeaderSize, r.size() - kRecordHeaderSize);
     }
-    ASSIGN_OR_RETURN(std::shared_ptr<File> file, SealedFile(loc.info.id));
+    ASSIGN_OR_RETURN(std::shared_ptr<File> file, SealedFile(loc.info));
     auto buf = std::make_shared<std::string>(kRecordHeaderSize + e.length, '\0');
     ASSIGN_OR_RETURN(size_t got, file->Read(e.offset, buf->data(), buf->size()));
     if (got != buf->size()) return damaged("file ends inside the record");
@@ -1426,7 +1444,7 @@ absl::StatusOr<Block> StoreImpl::ReadAt(const Location& loc, const ReadOptions& 
     return damaged("payload checksum mismatch");
   }
   if (pin.get() != loc.map.get() && options.fill_cache) {
-    block_cache_.Insert({loc.info.id, e.offset}, std::static_pointer_cast<const std::string>(pin),
+    block_cache_.Insert({SegmentCacheKey(loc.info.id, loc.info.generation), e.offset}, std::static_pointer_cast<const std::string>(pin),
                         kRecordHeaderSize + e.length);
   }
   return BlockAccess::Make(e.number, std::move(pin), payload.data(), payload.size());
@@ -1440,12 +1458,27 @@ absl::Status StoreImpl::CheckOpen() const {
 absl::StatusOr<Block> StoreImpl::Get(BlockNumber n, const ReadOptions& options) {
   RETURN_IF_ERROR(CheckOpen());
   RETURN_IF_ERROR(NumberInRange(n));
-  ASSIGN_OR_RETURN(Location loc, Locate(n));
-  return ReadAt(loc, options);
+  for (;;) {
+    // A read that fails while Compact switches the segment's file is
+    // retried with the new view (see layout_epoch_).
+    const uint64_t epoch = layout_epoch_.load(std::memory_order_acquire);
+    absl::StatusOr<Location> loc = Locate(n);
+    absl::StatusOr<Block> b = loc.ok() ? ReadAt(*loc, options) : absl::StatusOr<Block>(loc.status());
+    if (b.ok() || layout_epoch_.load(std::memory_order_acquire) == epoch) return b;
+  }
 }
 
 absl::StatusOr<std::vector<Block>> StoreImpl::GetRange(BlockNumber start, uint64_t count,
                                                        const ReadOptions& options) {
+  for (;;) {
+    const uint64_t epoch = layout_epoch_.load(std::memory_order_acquire);
+    absl::StatusOr<std::vector<Block>> r = GetRangeOnce(start, count, options);
+    if (r.ok() || layout_epoch_.load(std::memory_order_acquire) == epoch) return r;
+  }
+}
+
+absl::StatusOr<std::vector<Block>> StoreImpl::GetRangeOnce(BlockNumber start, uint64_t count,
+                                                           const ReadOptions& options) {
   RETURN_IF_ERROR(CheckOpen());
   RETURN_IF_ERROR(NumberInRange(start));
   std::vector<Block> out;
@@ -1476,7 +1509,7 @@ absl::StatusOr<std::vector<Block>> StoreImpl::GetRange(BlockNumber start, uint64
     }
     if (base.info.sealed) {
       ASSIGN_OR_RETURN(std::shared_ptr<const BlockTable> table, SealedTable(base.info));
-      for (size_t k = table->LowerBound(cursor);
+      for (size_t k = table->LowerBound(std::max(cursor, base.info.first));
            k < table->size() && table->entries()[k].number <= std::min(last, base.info.last); ++k) {
         entries.push_back(table->entries()[k]);
       }
@@ -1529,7 +1562,11 @@ absl::StatusOr<BlockNumber> StoreImpl::FindByKey(std::string_view key) {
 
 bool StoreImpl::Contains(BlockNumber n) {
   if (n > kMaxBlockNumber || !CheckOpen().ok()) return false;
-  return Locate(n).ok();
+  for (;;) {
+    const uint64_t epoch = layout_epoch_.load(std::memory_order_acquire);
+    if (Locate(n).ok()) return true;
+    if (layout_epoch_.load(std::memory_order_acquire) == epoch) return false;
+  }
 }
 
 uint64_t StoreImpl::BlockCount() {
@@ -1562,6 +1599,7 @@ StoreStats StoreImpl::GetStats() {
     }
     st.segments = segments_.size();
     st.sealed_segments = sealed_count_;
+    st.pruned_before = prune_before_.load();
     st.mapped_segments = hot_maps_.stats().entries + (active_map_ ? 1 : 0);
   }
   st.live_journal_shards = meta_->LiveShards().size();
