@@ -365,6 +365,32 @@ TEST(CliTest, PruneCompactStats) {
   EXPECT_EQ(Segstore("rebuild-index " + store).code, 0);
   EXPECT_EQ(Segstore("get " + store + " 149").code, 1);
   EXPECT_EQ(Segstore("verify --deep " + store).code, 0);
+
+  auto dir_bytes = [&] {
+    uint64_t sum = 0;
+    for (const auto& e : fs::directory_iterator(store + "/segments")) sum += e.file_size();
+    return sum;
+  };
+  const uint64_t before = dir_bytes();
+  r = Segstore("compact --dry-run " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("would rewrite"), std::string::npos) << r.out;
+  EXPECT_EQ(dir_bytes(), before);
+  r = Segstore("compact " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const size_t at = r.out.find("bytes_reclaimed=");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const uint64_t reclaimed = std::stoull(r.out.substr(at + 16));
+  EXPECT_GT(reclaimed, 0u);
+  EXPECT_EQ(before - dir_bytes(), reclaimed);
+  r = Segstore("stats --json " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"reclaimable\": {\"bytes\": 0,"), std::string::npos) << r.out;
+  EXPECT_EQ(Segstore("get " + store + " 149").code, 1);
+  EXPECT_EQ(Segstore("get " + store + " 299").code, 0);
+  EXPECT_EQ(Segstore("verify --deep " + store).code, 0);
+  EXPECT_EQ(Segstore("rebuild-index " + store).code, 0);
+  EXPECT_EQ(Segstore("verify --deep " + store).code, 0);
 }
 
 }  // namespace

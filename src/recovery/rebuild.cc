@@ -35,6 +35,7 @@ std::string RebuildReport::ToString() const {
                                " segment file(s) (", sealed, " sealed, ", resealed, " resealed): ", blocks,
                                " block(s) indexed, ", bytes_read, " bytes read");
   if (dropped_by_truncation > 0) absl::StrAppend(&s, "; ", dropped_by_truncation, " record(s) removed by TruncateAfter");
+  if (superseded > 0) absl::StrAppend(&s, "; ", superseded, " segment file(s) superseded by a compacted one (deleted on next open)");
   if (pruned_before > 0) absl::StrAppend(&s, "; blocks below ", pruned_before, " pruned (", dropped_by_prune, " record(s) left out)");
   absl::StrAppend(&s, DescribeDamage(skipped, damaged, "kept in the index; reading it is DataLoss"));
   for (const std::string& r : repaired) absl::StrAppend(&s, "; repaired ", r);
@@ -89,6 +90,26 @@ struct Candidate {
   std::string path;
   SegmentHeader header;
 };
+
+// The ids a compacted segment replaces (its footer's `replaces`, its own id
+// first); empty for any other segment or an unreadable footer.
+std::vector<uint64_t> ReplacedIds(FileSystem& fs, const std::string& path, uint64_t seed) {
+  absl::StatusOr<std::unique_ptr<File>> f = fs.Open(path, OpenMode::kRead);
+  if (!f.ok()) return {};
+  absl::StatusOr<SealedFooter> loc = LocateFooter(**f, path);
+  if (!loc.ok()) return {};
+  std::string head(kRecordHeaderSize, '\0');
+  absl::StatusOr<size_t> got = (*f)->Read(loc->footer_offset, head.data(), head.size());
+  if (!got.ok() || *got != head.size()) return {};
+  std::optional<RecordHeader> rh = DecodeRecordHeader(head, seed);
+  if (!rh || rh->type != RecordType::kFooter || rh->length > (uint64_t{1} << 32)) return {};
+  std::string payload(rh->length, '\0');
+  got = (*f)->Read(loc->footer_offset + kRecordHeaderSize, payload.data(), payload.size());
+  if (!got.ok() || *got != payload.size() || Checksum64(payload) != rh->payload_checksum) return {};
+  proto::SegmentFooter footer;
+  if (!footer.ParseFromString(payload)) return {};
+  return std::vector<uint64_t>(footer.replaces().begin(), footer.replaces().end());
+}
 
 std::string UtcStamp() { return absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()); }
 
@@ -208,6 +229,31 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   }
   std::sort(segs.begin(), segs.end(), [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
 
+  // A compaction that stopped after installing its output but before
+  // deleting its inputs leaves both: the newer generation wins, and the
+  // inputs it lists are deleted by the next Open.
+  std::vector<uint64_t> superseded;
+  {
+    std::map<uint64_t, uint64_t> generation_of;
+    for (const Candidate& c : segs) generation_of[c.id] = c.header.generation;
+    for (const Candidate& c : segs) {
+      if (c.header.generation <= 1) continue;
+      std::vector<uint64_t> ids = ReplacedIds(*fs, c.path, RecordSeed(store_uuid, c.id));
+      for (uint64_t id : ids) {
+        auto g = generation_of.find(id);
+        if (id != c.id && g != generation_of.end() && g->second < c.header.generation) superseded.push_back(id);
+      }
+    }
+    std::sort(superseded.begin(), superseded.end());
+    superseded.erase(std::unique(superseded.begin(), superseded.end()), superseded.end());
+    segs.erase(std::remove_if(segs.begin(), segs.end(),
+                              [&](const Candidate& c) {
+                                return std::binary_search(superseded.begin(), superseded.end(), c.id);
+                              }),
+               segs.end());
+    report.superseded = superseded.size();
+  }
+
   proto::StoreManifest manifest;
   manifest.set_format_version(kFormatVersion);
   manifest.set_checksum_kind(proto::CHECKSUM_XXH3_64);
@@ -224,6 +270,7 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   const uint64_t shard_blocks = std::max<uint64_t>(manifest.journal_shard_blocks(), 1);
   const uint64_t prune_before = std::max(prune_file.value_or(0), old.manifest ? old.manifest->prune_before() : 0);
   manifest.set_prune_before(prune_before);
+  for (uint64_t id : superseded) manifest.add_pending_deletions(id);
   report.pruned_before = prune_before;
   std::optional<uint64_t> highest;
 
