@@ -93,7 +93,6 @@ class StoreImpl final : public BlockStore {
   absl::StatusOr<Block> Get(BlockNumber n, const ReadOptions& options) override;
   absl::StatusOr<std::vector<Block>> GetRange(BlockNumber start, uint64_t count,
                                               const ReadOptions& options) override;
-  absl::StatusOr<std::vector<Block>> GetRangeOnce(BlockNumber start, uint64_t count, const ReadOptions& options);
   absl::StatusOr<BlockNumber> FindByKey(std::string_view key) override;
   bool Contains(BlockNumber n) override;
   uint64_t BlockCount() override;
@@ -229,6 +228,8 @@ class StoreImpl final : public BlockStore {
   // NotFound if n is absent. May read a footer (I/O) without locks held.
   absl::StatusOr<Location> Locate(BlockNumber n);
   absl::StatusOr<Block> ReadAt(const Location& loc, const ReadOptions& options);
+  // One try of GetRange (which retries it when a compaction switched files).
+  absl::StatusOr<std::vector<Block>> GetRangeOnce(BlockNumber start, uint64_t count, const ReadOptions& options);
   absl::StatusOr<std::shared_ptr<const BlockTable>> SealedTable(const SegmentInfo& info);
   absl::StatusOr<std::shared_ptr<File>> SealedFile(const SegmentInfo& info);
   std::shared_ptr<const ReadOnlyMapping> HotMapping(const SegmentInfo& info);
