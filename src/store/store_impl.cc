@@ -1154,6 +1154,7 @@ void StoreImpl::AddSealedCut(const SealedCut& cut, MetaStore::Batch* batch) {
 }
 
 absl::Status StoreImpl::FinishSealedCut(const SealedCut& cut, bool delete_files) {
+  std::vector<uint64_t> evict;
   {
     MutexLock lock(&state_mu_);
     for (const SegmentInfo& c : cut.clamped) {
@@ -1169,15 +1170,16 @@ absl::Status StoreImpl::FinishSealedCut(const SealedCut& cut, bool delete_files)
       if (it == segments_.end()) continue;
       total_count_ -= it->has_blocks ? it->count : 0;
       --sealed_count_;
+      evict.push_back(SegmentCacheKey(it->id, it->generation));
       segments_.erase(it);
     }
   }
   // The block cache needs nothing: it is keyed by record place, and the
   // places of removed blocks are never read again.
-  for (uint64_t id : cut.doomed) {
-    footer_cache_.Erase(id);
-    hot_maps_.Erase(id);
-    open_files_.Erase(id);
+  for (uint64_t key : evict) {
+    footer_cache_.Erase(key);
+    hot_maps_.Erase(key);
+    open_files_.Erase(key);
   }
   if (cut.doomed.empty() || !delete_files) return absl::OkStatus();
   RETURN_IF_ERROR(DeleteSegmentFiles(cut.doomed));
