@@ -335,5 +335,63 @@ TEST(CliTest, ExitCodesAndErrors) {
   EXPECT_NE(r.out.find("held by another process"), std::string::npos) << r.out;
 }
 
+
+// prune / compact / stats on a store of many small segments.
+TEST(CliTest, PruneCompactStats) {
+  ScratchDir dir;
+  const std::string store = dir.Sub("store");
+  {
+    Options o;
+    o.create_if_missing = true;
+    o.segment_size = 64 << 10;
+    auto s = BlockStore::Open(o, store);
+    ASSERT_TRUE(s.ok()) << s.status();
+    for (uint64_t i = 0; i < 300; ++i) ASSERT_TRUE((*s)->Append(testing::Payload(i, 700 + i % 900)).ok());
+    ASSERT_TRUE((*s)->Close().ok());
+  }
+  CliRun r = Segstore("prune " + store + " --before 150");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("pruned blocks below 150: 150 block(s) removed"), std::string::npos) << r.out;
+  EXPECT_EQ(Segstore("prune " + store + " --before 100000").code, 2);  // above the highest: bad argument
+  r = Segstore("stats " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("pruned:              blocks below 150"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reclaimable:"), std::string::npos) << r.out;
+  r = Segstore("stats --json " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"pruned_before\": 150"), std::string::npos) << r.out;
+  EXPECT_EQ(Segstore("get " + store + " 149").code, 1);
+  EXPECT_EQ(Segstore("get " + store + " 150").code, 0);
+  EXPECT_EQ(Segstore("rebuild-index " + store).code, 0);
+  EXPECT_EQ(Segstore("get " + store + " 149").code, 1);
+  EXPECT_EQ(Segstore("verify --deep " + store).code, 0);
+
+  auto dir_bytes = [&] {
+    uint64_t sum = 0;
+    for (const auto& e : fs::directory_iterator(store + "/segments")) sum += e.file_size();
+    return sum;
+  };
+  const uint64_t before = dir_bytes();
+  r = Segstore("compact --dry-run " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("would rewrite"), std::string::npos) << r.out;
+  EXPECT_EQ(dir_bytes(), before);
+  r = Segstore("compact " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const size_t at = r.out.find("bytes_reclaimed=");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const uint64_t reclaimed = std::stoull(r.out.substr(at + 16));
+  EXPECT_GT(reclaimed, 0u);
+  EXPECT_EQ(before - dir_bytes(), reclaimed);
+  r = Segstore("stats --json " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"reclaimable\": {\"bytes\": 0,"), std::string::npos) << r.out;
+  EXPECT_EQ(Segstore("get " + store + " 149").code, 1);
+  EXPECT_EQ(Segstore("get " + store + " 299").code, 0);
+  EXPECT_EQ(Segstore("verify --deep " + store).code, 0);
+  EXPECT_EQ(Segstore("rebuild-index " + store).code, 0);
+  EXPECT_EQ(Segstore("verify --deep " + store).code, 0);
+}
+
 }  // namespace
 }  // namespace segstore

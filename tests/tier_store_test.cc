@@ -138,6 +138,42 @@ TEST(TierStoreTest, RebuildIndexFindsTheColdTier) {
   EXPECT_TRUE(v->ok()) << v->problems[0].what;
 }
 
+// Pruning into the cold tier deletes the cold objects below the prune
+// point; compaction leaves cold segments alone and merges the local ones;
+// reopen and rebuild-index keep all of it.
+TEST(TierStoreTest, PruneAndCompactWithAColdTier) {
+  ScratchDir dir;
+  constexpr uint64_t kBlocks = 300;
+  Options o = TierOptions(6);
+  {
+    auto store = OpenOrDie(o, dir.path());
+    for (uint64_t n = 0; n < kBlocks; ++n) ASSERT_OK(store->Append(Payload(n, kBlock)));
+    const uint64_t cold_before = store->Scaling().GetScalingMetrics().segments_cold;
+    ASSERT_GT(cold_before, 4u);
+    const size_t objects_before = Ids(dir.path() + "/cold").size();
+    ASSERT_OK(store->PruneBefore(50));
+    EXPECT_LT(Ids(dir.path() + "/cold").size(), objects_before) << "no cold object below the prune point went";
+    ASSERT_CODE(store->Get(49), absl::StatusCode::kNotFound);
+    for (uint64_t n = 50; n < kBlocks; ++n) ASSERT_TRUE(testing::ExpectBlockEq(*store, n, Payload(n, kBlock)));
+    absl::StatusOr<CompactReport> c = store->Compact();
+    ASSERT_OK(c);
+    for (uint64_t n = 50; n < kBlocks; ++n) ASSERT_TRUE(testing::ExpectBlockEq(*store, n, Payload(n, kBlock)));
+    absl::StatusOr<VerifyReport> v = store->Verify(/*deep=*/true);
+    ASSERT_OK(v);
+    EXPECT_TRUE(v->ok()) << v->problems[0].what;
+    ASSERT_OK(store->Close());
+  }
+  std::filesystem::remove_all(dir.path() + "/meta");
+  ASSERT_OK(RebuildIndex(o, dir.path()));
+  auto store = OpenOrDie(o, dir.path());
+  EXPECT_EQ(store->LowestNumber(), 50u);
+  EXPECT_EQ(store->BlockCount(), kBlocks - 50);
+  ASSERT_CODE(store->Get(0), absl::StatusCode::kNotFound);
+  for (uint64_t n = 50; n < kBlocks; ++n) ASSERT_TRUE(testing::ExpectBlockEq(*store, n, Payload(n, kBlock)));
+  const std::set<uint64_t> local = Ids(dir.path() + "/segments");
+  for (uint64_t id : Ids(dir.path() + "/cold")) EXPECT_EQ(local.count(id), 0u) << "segment " << id;
+}
+
 // Parks ReadAt of one object until released.
 class ParkingBackingStore final : public BackingStore {
  public:

@@ -68,6 +68,26 @@ struct StoreStats {
   uint64_t open_segment_files = 0;
   uint64_t block_cache_hits = 0, block_cache_misses = 0, block_cache_entries = 0;
   uint64_t manifest_cache_hits = 0, manifest_cache_misses = 0;
+  BlockNumber pruned_before = 0;       // PruneBefore point (0: nothing pruned)
+};
+
+struct CompactOptions {
+  // Only plan: report what a compaction would rewrite and reclaim, change
+  // nothing (works on a read-only store; `segstore stats` uses it).
+  bool dry_run = false;
+};
+
+// What Compact() did (or, with dry_run, would do). Bytes are sizes of
+// segment files on disk.
+struct CompactReport {
+  uint64_t segments_in = 0;        // sealed segments rewritten
+  uint64_t segments_out = 0;       // segments written in their place
+  uint64_t blocks_moved = 0;       // live blocks copied
+  uint64_t dead_records = 0;       // pruned or truncated-off records dropped
+  uint64_t dead_record_bytes = 0;  // their on-disk size (record header + payload + padding)
+  uint64_t bytes_before = 0;       // file sizes of the inputs
+  uint64_t bytes_after = 0;        // file sizes of the outputs
+  uint64_t bytes_reclaimed = 0;    // bytes_before - bytes_after
 };
 
 class BlockStore {
@@ -133,6 +153,22 @@ class BlockStore {
   virtual absl::StatusOr<uint64_t> Rebalance() = 0;
 
   virtual absl::Status TruncateAfter(BlockNumber n) = 0;
+
+  // Durably removes every block below n: they are NotFound from the moment
+  // this returns OK (also after reopen and `segstore rebuild-index`), and
+  // sealed segments holding only such blocks are deleted; a segment that
+  // straddles n keeps its file until Compact() rewrites it. n must not be
+  // above HighestNumber() (the highest block is never pruned, so numbering
+  // goes on); n at or below the current prune point is a no-op. Makes every
+  // acknowledged write durable first. See README, "Pruning and compaction".
+  virtual absl::Status PruneBefore(BlockNumber n) = 0;
+
+  // Rewrites sealed segments: consecutive underfull ones are merged into
+  // full ones, and segments holding pruned or truncated-off records are
+  // rewritten without them. Crash-safe at every step; readers and writers
+  // keep working (locks are held only for in-memory work, except a short
+  // RocksDB commit). Throttled by Options::compaction_bytes_per_second.
+  virtual absl::StatusOr<CompactReport> Compact(const CompactOptions& options = {}) = 0;
 
   // Makes every acknowledged write durable.
   virtual absl::Status Sync() = 0;

@@ -123,6 +123,10 @@ struct Options {
   // block if one is present). Default: 64 MiB.
   size_t max_range_bytes = size_t{64} << 20;
 
+  // Compact() copies at most this many bytes per second (0: unthrottled),
+  // so that foreground appends keep their share of the disk. Default: 0.
+  uint64_t compaction_bytes_per_second = 0;
+
   // Receives one line per notable event (recovery, seals, shard retirement).
   // Called from the thread doing the work. Default: none.
   std::function<void(std::string_view line)> info_log;

@@ -23,6 +23,9 @@ struct RebuildReport {
   uint64_t blocks = 0;            // blocks indexed
   uint64_t dropped_by_truncation = 0;  // records removed by TruncateAfter markers
   uint64_t bytes_read = 0;        // of segment files
+  uint64_t pruned_before = 0;     // prune point (segments/PRUNE, or the old meta/)
+  uint64_t dropped_by_prune = 0;  // records below it left out
+  uint64_t superseded = 0;        // old inputs of a compaction, ignored (newer generation kept)
   std::vector<SkippedRange> skipped;
   std::vector<DamagedBlock> damaged;   // indexed; Get() of them is DataLoss
   std::vector<std::string> ignored;    // files left alone, with the reason

@@ -21,6 +21,7 @@
 #include "segment/segment_file.h"
 #include "segment/segment_name.h"
 #include "segstore/file_system.h"
+#include "store/prune_file.h"
 #include "store/store_lock.h"
 #include "tier/cold_segment.h"
 #include "tier/segment_mover.h"
@@ -36,6 +37,8 @@ std::string RebuildReport::ToString() const {
                                " segment file(s) (", sealed, " sealed, ", resealed, " resealed): ", blocks,
                                " block(s) indexed, ", bytes_read, " bytes read");
   if (dropped_by_truncation > 0) absl::StrAppend(&s, "; ", dropped_by_truncation, " record(s) removed by TruncateAfter");
+  if (superseded > 0) absl::StrAppend(&s, "; ", superseded, " segment file(s) superseded by a compacted one (deleted on next open)");
+  if (pruned_before > 0) absl::StrAppend(&s, "; blocks below ", pruned_before, " pruned (", dropped_by_prune, " record(s) left out)");
   absl::StrAppend(&s, DescribeDamage(skipped, damaged, "kept in the index; reading it is DataLoss"));
   for (const std::string& r : repaired) absl::StrAppend(&s, "; repaired ", r);
   for (const std::string& i : ignored) absl::StrAppend(&s, "; ignored ", i);
@@ -94,6 +97,26 @@ struct Candidate {
   CopyCheck cold_check = {};
 };
 
+// The ids a compacted segment replaces (its footer's `replaces`, its own id
+// first); empty for any other segment or an unreadable footer.
+std::vector<uint64_t> ReplacedIds(FileSystem& fs, const std::string& path, uint64_t seed) {
+  absl::StatusOr<std::unique_ptr<File>> f = fs.Open(path, OpenMode::kRead);
+  if (!f.ok()) return {};
+  absl::StatusOr<SealedFooter> loc = LocateFooter(**f, path);
+  if (!loc.ok()) return {};
+  std::string head(kRecordHeaderSize, '\0');
+  absl::StatusOr<size_t> got = (*f)->Read(loc->footer_offset, head.data(), head.size());
+  if (!got.ok() || *got != head.size()) return {};
+  std::optional<RecordHeader> rh = DecodeRecordHeader(head, seed);
+  if (!rh || rh->type != RecordType::kFooter || rh->length > (uint64_t{1} << 32)) return {};
+  std::string payload(rh->length, '\0');
+  got = (*f)->Read(loc->footer_offset + kRecordHeaderSize, payload.data(), payload.size());
+  if (!got.ok() || *got != payload.size() || Checksum64(payload) != rh->payload_checksum) return {};
+  proto::SegmentFooter footer;
+  if (!footer.ParseFromString(payload)) return {};
+  return std::vector<uint64_t>(footer.replaces().begin(), footer.replaces().end());
+}
+
 std::string UtcStamp() { return absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()); }
 
 }  // namespace
@@ -106,6 +129,10 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   ASSIGN_OR_RETURN(bool has_segments, fs->Exists(seg_dir));
   if (!has_segments) return absl::NotFoundError(absl::StrCat(dir, " has no segments/ directory: not a segstore store"));
   ASSIGN_OR_RETURN(std::unique_ptr<StoreLock> lock, StoreLock::Acquire(dir + "/LOCK", /*shared=*/false));
+
+  // The prune point is read before anything is changed: a damaged PRUNE file
+  // stops the rebuild (pruned blocks must not come back).
+  ASSIGN_OR_RETURN(std::optional<uint64_t> prune_file, ReadPruneFile(*fs, seg_dir));
 
   RebuildReport report;
   OldMeta old = ReadOldMeta(dir + "/meta", &report.ignored);
@@ -121,6 +148,9 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   std::vector<DamagedHeader> damaged_headers;
   std::map<std::string, int> uuid_votes;
   for (const std::string& name : names) {
+    if (name == kPruneFileName || name == kPruneTempName || name.ends_with(".seg.compact")) {
+      continue;  // the prune point (read above); an uncommitted or not yet installed compaction output
+    }
     std::optional<uint64_t> id = ParseSegmentFileName(name);
     if (!id) {
       report.ignored.push_back(absl::StrCat("segments/", name, " (not a segment file name)"));
@@ -252,6 +282,31 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
     std::sort(segs.begin(), segs.end(), [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
   }
 
+  // A compaction that stopped after installing its output but before
+  // deleting its inputs leaves both: the newer generation wins, and the
+  // inputs it lists are deleted by the next Open.
+  std::vector<uint64_t> superseded;
+  {
+    std::map<uint64_t, uint64_t> generation_of;
+    for (const Candidate& c : segs) generation_of[c.id] = c.header.generation;
+    for (const Candidate& c : segs) {
+      if (c.header.generation <= 1 || c.cold) continue;  // cold copies are never compaction outputs
+      std::vector<uint64_t> ids = ReplacedIds(*fs, c.path, RecordSeed(store_uuid, c.id));
+      for (uint64_t id : ids) {
+        auto g = generation_of.find(id);
+        if (id != c.id && g != generation_of.end() && g->second < c.header.generation) superseded.push_back(id);
+      }
+    }
+    std::sort(superseded.begin(), superseded.end());
+    superseded.erase(std::unique(superseded.begin(), superseded.end()), superseded.end());
+    segs.erase(std::remove_if(segs.begin(), segs.end(),
+                              [&](const Candidate& c) {
+                                return std::binary_search(superseded.begin(), superseded.end(), c.id);
+                              }),
+               segs.end());
+    report.superseded = superseded.size();
+  }
+
   proto::StoreManifest manifest;
   manifest.set_format_version(kFormatVersion);
   manifest.set_checksum_kind(proto::CHECKSUM_XXH3_64);
@@ -266,6 +321,11 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   manifest.set_journal_shard_blocks(old_ok ? old.manifest->journal_shard_blocks() : options.journal_shard_blocks);
   manifest.set_created_unix_micros(old_ok ? old.manifest->created_unix_micros() : absl::ToUnixMicros(absl::Now()));
   const uint64_t shard_blocks = std::max<uint64_t>(manifest.journal_shard_blocks(), 1);
+  const uint64_t prune_before = std::max(prune_file.value_or(0), old.manifest ? old.manifest->prune_before() : 0);
+  manifest.set_prune_before(prune_before);
+  for (uint64_t id : superseded) manifest.add_pending_deletions(id);
+  report.pruned_before = prune_before;
+  std::optional<uint64_t> highest;
 
   const std::string new_meta = dir + "/meta.rebuild";
   std::error_code ec;
@@ -299,6 +359,11 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
       for (const IndexEntry& e : fc.table.entries()) {
         if (e.number > cut || (later_first && e.number >= *later_first)) {
           ++report.dropped_by_truncation;
+          continue;
+        }
+        if (!highest || e.number > *highest) highest = e.number;
+        if (e.number < prune_before) {
+          ++report.dropped_by_prune;
           continue;
         }
         live.push_back(e);
@@ -422,6 +487,11 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
         ++report.dropped_by_truncation;
         continue;
       }
+      if (!highest || e.number > *highest) highest = e.number;
+      if (e.number < prune_before) {
+        ++report.dropped_by_prune;
+        continue;
+      }
       live.push_back(e);
     }
     for (size_t i = 0; i < in_segment.size(); ++i) {
@@ -475,6 +545,15 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
     }
     batch.PutSegment(m);
     RETURN_IF_ERROR(meta->Write(batch, /*sync=*/false));
+  }
+  if (prune_before > 0 && (!highest || *highest < prune_before)) {
+    (void)meta->Close();
+    meta.reset();
+    std::filesystem::remove_all(new_meta, ec);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the prune point ", prune_before, " (segments/PRUNE or meta/) is above the highest block in the segment files (",
+        highest ? absl::StrCat(*highest) : std::string("none"), "): nothing was changed; if the newest segments were lost, ",
+        "restore them, or fix segments/PRUNE"));
   }
   MetaStore::Batch final_batch;
   final_batch.PutManifest(manifest);

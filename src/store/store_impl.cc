@@ -241,9 +241,12 @@ absl::Status StoreImpl::OpenImpl() {
   mo.memtable_bytes = options_.meta_memtable_bytes;
   ASSIGN_OR_RETURN(meta_, MetaStore::Open(meta_dir, mo));
   RETURN_IF_ERROR(LoadManifest());
+  RETURN_IF_ERROR(LoadPrunePoint());
   RETURN_IF_ERROR(LoadSegments());
+  RETURN_IF_ERROR(FinishInstallsAtOpen());
   if (!ro) RETURN_IF_ERROR(RemovePendingAndOrphans());
   RETURN_IF_ERROR(RecoverActiveTail());
+  RETURN_IF_ERROR(FinishPruneAtOpen());
   ResetPipeline();
   LoadTiers();
   if (!ro) RETURN_IF_ERROR(FinishInterruptedMoves());
@@ -474,6 +477,7 @@ absl::Status StoreImpl::RecoverActiveTail() {
     }
   }
   TailRecoveryPlan plan = PlanTailRecovery(in);
+  DropPrunedFromTail(&plan);
 
   report_.segments_scanned = 1;
   report_.bytes_scanned = plan.end;
@@ -682,10 +686,12 @@ absl::StatusOr<BlockNumber> StoreImpl::Write(std::optional<BlockNumber> n, std::
       rolled_over = true;
     }
   }
-  if (rolled_over && options_.warm_segments != SIZE_MAX) {
-    // A seal may have pushed a segment out of the warm tier. The block is
-    // stored either way: a failed move is logged and retried next time.
-    absl::StatusOr<uint64_t> moved = Rebalance();
+  if (rolled_over && options_.warm_segments != SIZE_MAX && maintenance_mu_.TryLock()) {
+    // A seal may have pushed a segment out of the warm tier; if maintenance
+    // (Compact, PruneBefore, ...) is running, the next seal does it. The
+    // block is stored either way: a failed move is logged and retried.
+    absl::StatusOr<uint64_t> moved = RebalanceLocked();
+    maintenance_mu_.Unlock();
     if (!moved.ok()) Log(absl::StrCat("moving segments to the cold tier failed: ", moved.status().ToString()));
   }
   return written;
@@ -1178,6 +1184,7 @@ void StoreImpl::AddSealedCut(const SealedCut& cut, MetaStore::Batch* batch) {
 }
 
 absl::Status StoreImpl::FinishSealedCut(const SealedCut& cut, bool delete_files) {
+  std::vector<uint64_t> evict;
   {
     MutexLock lock(&state_mu_);
     for (const SegmentInfo& c : cut.clamped) {
@@ -1193,15 +1200,16 @@ absl::Status StoreImpl::FinishSealedCut(const SealedCut& cut, bool delete_files)
       if (it == segments_.end()) continue;
       total_count_ -= it->has_blocks ? it->count : 0;
       --sealed_count_;
+      evict.push_back(SegmentCacheKey(it->id, it->generation));
       segments_.erase(it);
     }
   }
   // The block cache needs nothing: it is keyed by record place, and the
   // places of removed blocks are never read again.
-  for (uint64_t id : cut.doomed) {
-    footer_cache_.Erase(id);
-    hot_maps_.Erase(id);
-    open_files_.Erase(id);
+  for (uint64_t key : evict) {
+    footer_cache_.Erase(key);
+    hot_maps_.Erase(key);
+    open_files_.Erase(key);
   }
   if (cut.doomed.empty() || !delete_files) return absl::OkStatus();
   RETURN_IF_ERROR(DeleteSegmentFiles(cut.doomed));
@@ -1213,8 +1221,13 @@ absl::Status StoreImpl::FinishSealedCut(const SealedCut& cut, bool delete_files)
 
 absl::Status StoreImpl::TruncateAfter(BlockNumber n) {
   RETURN_IF_ERROR(NumberInRange(n));
+  MutexLock maintenance(&maintenance_mu_);
   ExclusiveLock gate(&gate_);  // waits for every admitted writer to finish
   RETURN_IF_ERROR(CheckWritable());
+  if (n < prune_before_.load()) {
+    return absl::FailedPreconditionError(absl::StrCat("TruncateAfter(", n, ") would remove every block left: blocks ",
+                                                      "below ", prune_before_.load(), " are pruned"));
+  }
   std::optional<BlockNumber> highest;
   {
     MutexLock lock(&state_mu_);
@@ -1363,7 +1376,8 @@ std::string StoreImpl::SegmentWhere(const SegmentInfo& info) const {
 
 absl::StatusOr<std::shared_ptr<File>> StoreImpl::SealedFile(SegmentInfo* info) {
   for (int attempt = 0;; ++attempt) {
-    if (std::optional<std::shared_ptr<File>> f = open_files_.Lookup(info->id)) return *f;
+    const uint64_t key = SegmentCacheKey(info->id, info->generation);
+    if (std::optional<std::shared_ptr<File>> f = open_files_.Lookup(key)) return *f;
     absl::StatusOr<std::unique_ptr<File>> file =
         info->cold ? absl::StatusOr<std::unique_ptr<File>>(
                          OpenColdSegment(backing_, SegmentFileName(info->id), info->footer.file_size))
@@ -1378,13 +1392,17 @@ absl::StatusOr<std::shared_ptr<File>> StoreImpl::SealedFile(SegmentInfo* info) {
     }
     RETURN_IF_ERROR(file.status());
     std::shared_ptr<File> shared(*std::move(file));
-    open_files_.Insert(info->id, shared, 1);
+    open_files_.Insert(key, shared, 1);
     return shared;
   }
 }
 
 absl::StatusOr<std::shared_ptr<const BlockTable>> StoreImpl::SealedTable(const SegmentInfo& info) {
-  if (std::optional<std::shared_ptr<const BlockTable>> t = footer_cache_.Lookup(info.id)) return *t;
+  // The table of a segment is the same in every copy of one generation
+  // line: a move to the cold tier copies it unchanged, so the key of the
+  // generation the caller saw is kept.
+  const uint64_t key = SegmentCacheKey(info.id, info.generation);
+  if (std::optional<std::shared_ptr<const BlockTable>> t = footer_cache_.Lookup(key)) return *t;
   SegmentInfo cur = info;
   absl::StatusOr<std::shared_ptr<File>> file = SealedFile(&cur);
   const std::string where = SegmentWhere(cur);
@@ -1397,21 +1415,25 @@ absl::StatusOr<std::shared_ptr<const BlockTable>> StoreImpl::SealedTable(const S
     return absl::DataLossError(absl::StrCat(where, ": footer names segment ", fc.segment_id));
   }
   auto table = std::make_shared<const BlockTable>(std::move(fc.table));
-  footer_cache_.Insert(cur.id, table, table->MemoryBytes());
+  footer_cache_.Insert(key, table, table->MemoryBytes());
   return table;
 }
 
 std::shared_ptr<const ReadOnlyMapping> StoreImpl::HotMapping(const SegmentInfo& info) {
-  if (std::optional<std::shared_ptr<const ReadOnlyMapping>> m = hot_maps_.Lookup(info.id)) return *m;
+  const uint64_t key = SegmentCacheKey(info.id, info.generation);
+  if (std::optional<std::shared_ptr<const ReadOnlyMapping>> m = hot_maps_.Lookup(key)) return *m;
   absl::StatusOr<std::shared_ptr<const ReadOnlyMapping>> m = fs_->Map(SegmentPath(info.id), 0, info.used);
   if (!m.ok()) return nullptr;  // fall back to pread, which reports the error
-  hot_maps_.Insert(info.id, *m, 1);
+  hot_maps_.Insert(key, *m, 1);
   return *m;
 }
 
 absl::StatusOr<StoreImpl::Location> StoreImpl::Locate(BlockNumber n) {
   Location loc;
   bool hot = false;
+  if (n < prune_before_.load(std::memory_order_acquire)) {
+    return absl::NotFoundError(absl::StrCat("block ", n, " was pruned (blocks below ", prune_before_.load(), ")"));
+  }
   {
     MutexLock lock(&state_mu_);
     std::optional<size_t> i = SegmentIndexFor(n);
@@ -1495,12 +1517,27 @@ absl::Status StoreImpl::CheckOpen() const {
 absl::StatusOr<Block> StoreImpl::Get(BlockNumber n, const ReadOptions& options) {
   RETURN_IF_ERROR(CheckOpen());
   RETURN_IF_ERROR(NumberInRange(n));
-  ASSIGN_OR_RETURN(Location loc, Locate(n));
-  return ReadAt(loc, options);
+  for (;;) {
+    // A read that fails while Compact switches the segment's file is
+    // retried with the new view (see layout_epoch_).
+    const uint64_t epoch = layout_epoch_.load(std::memory_order_acquire);
+    absl::StatusOr<Location> loc = Locate(n);
+    absl::StatusOr<Block> b = loc.ok() ? ReadAt(*loc, options) : absl::StatusOr<Block>(loc.status());
+    if (b.ok() || layout_epoch_.load(std::memory_order_acquire) == epoch) return b;
+  }
 }
 
 absl::StatusOr<std::vector<Block>> StoreImpl::GetRange(BlockNumber start, uint64_t count,
                                                        const ReadOptions& options) {
+  for (;;) {
+    const uint64_t epoch = layout_epoch_.load(std::memory_order_acquire);
+    absl::StatusOr<std::vector<Block>> r = GetRangeOnce(start, count, options);
+    if (r.ok() || layout_epoch_.load(std::memory_order_acquire) == epoch) return r;
+  }
+}
+
+absl::StatusOr<std::vector<Block>> StoreImpl::GetRangeOnce(BlockNumber start, uint64_t count,
+                                                           const ReadOptions& options) {
   RETURN_IF_ERROR(CheckOpen());
   RETURN_IF_ERROR(NumberInRange(start));
   std::vector<Block> out;
@@ -1531,7 +1568,7 @@ absl::StatusOr<std::vector<Block>> StoreImpl::GetRange(BlockNumber start, uint64
     }
     if (base.info.sealed) {
       ASSIGN_OR_RETURN(std::shared_ptr<const BlockTable> table, SealedTable(base.info));
-      for (size_t k = table->LowerBound(cursor);
+      for (size_t k = table->LowerBound(std::max(cursor, base.info.first));
            k < table->size() && table->entries()[k].number <= std::min(last, base.info.last); ++k) {
         entries.push_back(table->entries()[k]);
       }
@@ -1584,7 +1621,11 @@ absl::StatusOr<BlockNumber> StoreImpl::FindByKey(std::string_view key) {
 
 bool StoreImpl::Contains(BlockNumber n) {
   if (n > kMaxBlockNumber || !CheckOpen().ok()) return false;
-  return Locate(n).ok();
+  for (;;) {
+    const uint64_t epoch = layout_epoch_.load(std::memory_order_acquire);
+    if (Locate(n).ok()) return true;
+    if (layout_epoch_.load(std::memory_order_acquire) == epoch) return false;
+  }
 }
 
 uint64_t StoreImpl::BlockCount() {
@@ -1617,6 +1658,7 @@ StoreStats StoreImpl::GetStats() {
     }
     st.segments = segments_.size();
     st.sealed_segments = sealed_count_;
+    st.pruned_before = prune_before_.load();
     st.mapped_segments = hot_maps_.stats().entries + (active_map_ ? 1 : 0);
   }
   st.live_journal_shards = meta_->LiveShards().size();

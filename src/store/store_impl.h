@@ -1,8 +1,13 @@
 // StoreImpl: the one place that orders locks, segment I/O and metadata.
 //
-// Lock order (never the reverse): gate_ -> commit_mu_ -> state_mu_ -> cache
+// Lock order (never the reverse): maintenance_mu_ -> gate_ -> commit_mu_ -> state_mu_ -> cache
 // mutexes. limits_mu_ (run-time limits, see ApplyLimits) is taken with none
 // of these held, and before the cache and admission mutexes it reconfigures.
+//  - maintenance_mu_ serializes PruneBefore, Compact, TruncateAfter,
+//    Verify and Rebalance (moves between tiers) with each other (and guards
+//    manifest_ after Open). It is the one mutex held across I/O; no reader
+//    takes it, and an appender that sealed a segment only tries it (to move
+//    segments to the cold tier) and goes on if it is busy.
 //  - gate_ is held shared by every writer from reserving its place to being
 //    acknowledged, and exclusively by the operations that replace or cut the
 //    active segment (rollover, TruncateAfter, Close, recovery). Readers never
@@ -55,6 +60,8 @@
 
 namespace segstore::internal {
 
+struct TailRecoveryPlan;
+
 struct SegmentInfo {
   uint64_t id = 0;
   bool sealed = false;
@@ -73,6 +80,13 @@ struct SegmentInfo {
 
 // The SegmentMeta recorded for a sealed segment.
 proto::SegmentMeta SealedMeta(const SegmentInfo& s);
+
+// Cache key of a segment's file, footer and mapping: a compacted segment
+// keeps its id with a higher generation, and must not meet the old
+// generation's cached descriptor, footer or records.
+inline uint64_t SegmentCacheKey(uint64_t id, uint64_t generation) {
+  return generation <= 1 ? id : id ^ (generation << 48);
+}
 
 class StoreImpl final : public BlockStore {
  public:
@@ -93,6 +107,8 @@ class StoreImpl final : public BlockStore {
   size_t MaxPayloadSize() const override;
   absl::Status TruncateAfter(BlockNumber n) override;
   absl::StatusOr<uint64_t> Rebalance() override;
+  absl::Status PruneBefore(BlockNumber n) override;
+  absl::StatusOr<CompactReport> Compact(const CompactOptions& options) override;
   absl::Status Sync() override;
   absl::Status Close() override;
   absl::Status Health() override;
@@ -191,6 +207,25 @@ class StoreImpl final : public BlockStore {
   // Updates the in-memory view and deletes the doomed files.
   absl::Status FinishSealedCut(const SealedCut& cut, bool delete_files);
 
+  // --- pruning (store_prune.cc) ---
+  struct PrunePlan {
+    uint64_t before = 0;
+    std::vector<uint64_t> doomed;         // sealed segments holding only pruned blocks
+    std::vector<SegmentInfo> clamped;     // the sealed segment straddling `before`
+  };
+  absl::Status PlanPrune(uint64_t before, PrunePlan* plan);
+  // Records the prune point and the plan in one RocksDB batch (if persist),
+  // applies it to the in-memory view and deletes the doomed files.
+  absl::Status ApplyPrune(const PrunePlan& plan, bool persist) ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
+  // Reads segments/PRUNE; the prune point is the larger of it and the manifest's.
+  absl::Status LoadPrunePoint();
+  // Finishes a prune that stopped between its durable steps (idempotent).
+  absl::Status FinishPruneAtOpen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
+  void DropPrunedFromTail(TailRecoveryPlan* plan) const;
+  // --- compaction (store_compact.cc) ---
+  // Renames committed compacted files into place and removes uncommitted ones.
+  absl::Status FinishInstallsAtOpen();
+
   // --- readers ---
   struct Location {
     SegmentInfo info;
@@ -200,6 +235,8 @@ class StoreImpl final : public BlockStore {
   // NotFound if n is absent. May read a footer (I/O) without locks held.
   absl::StatusOr<Location> Locate(BlockNumber n);
   absl::StatusOr<Block> ReadAt(const Location& loc, const ReadOptions& options);
+  // One try of GetRange (which retries it when a compaction switched files).
+  absl::StatusOr<std::vector<Block>> GetRangeOnce(BlockNumber start, uint64_t count, const ReadOptions& options);
   absl::StatusOr<std::shared_ptr<const BlockTable>> SealedTable(const SegmentInfo& info);
   // The file to pread a sealed segment from: its local file, or its cold
   // object. A local file deleted by a move to the cold tier meanwhile is
@@ -218,7 +255,8 @@ class StoreImpl final : public BlockStore {
   std::vector<uint64_t> DemotionCandidates();
   // Copies a sealed local segment to the backing store and switches to the
   // copy; false if the segment changed meanwhile (nothing was switched).
-  absl::StatusOr<bool> DemoteSegment(uint64_t id);
+  absl::StatusOr<bool> DemoteSegment(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(maintenance_mu_);
+  absl::StatusOr<uint64_t> RebalanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(maintenance_mu_);
   // Open: removes local files of segments whose move to cold was recorded
   // but not finished, and objects no segment refers to.
   absl::Status FinishInterruptedMoves();
@@ -248,6 +286,13 @@ class StoreImpl final : public BlockStore {
   RecoveryReport report_;
   proto::SegmentMeta active_meta_on_open_;  // the newest segment's metadata, read once
   std::atomic<bool> closed_for_reads_{false};
+  // Blocks below this are pruned. Written under state_mu_ (with the view),
+  // read without it.
+  std::atomic<uint64_t> prune_before_{0};
+  // Bumped before and after Compact switches a segment's file: a read that
+  // failed while it changed is retried with the new view.
+  std::atomic<uint64_t> layout_epoch_{0};
+  Mutex maintenance_mu_ ABSL_ACQUIRED_BEFORE(gate_);
 
   // Run-time limits. limits_mu_ serializes ApplyLimits and guards the copy
   // CurrentLimits returns; the paths that use a limit read its atomic (or
@@ -325,7 +370,6 @@ class StoreImpl final : public BlockStore {
   // recomputation from segments_ and a concurrent seal or move agree.
   Mutex tier_update_mu_ ABSL_ACQUIRED_BEFORE(state_mu_);
   TierRegistry tiers_;
-  std::atomic<bool> rebalancing_{false};  // one Rebalance at a time; others return at once
 };
 
 }  // namespace segstore::internal

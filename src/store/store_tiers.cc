@@ -87,9 +87,10 @@ absl::StatusOr<bool> StoreImpl::DemoteSegment(uint64_t id) {
       index = find(id, &now);
       present = index != segments_.size();
     }
-    if (!present || now.cold || now.first != before.first || now.last != before.last ||
+    if (!present || now.cold || now.generation != before.generation || now.first != before.first || now.last != before.last ||
         now.count != before.count || now.footer.footer_offset != before.footer.footer_offset) {
-      // Truncated meanwhile: the copy is an orphan nothing points at.
+      // Truncated or compacted meanwhile: the copy is an orphan nothing
+      // points at.
       (void)backing_->Delete(moved.object_name);
       return false;
     }
@@ -114,8 +115,8 @@ absl::StatusOr<bool> StoreImpl::DemoteSegment(uint64_t id) {
     tiers_.Erase(TierName::kHot, id);
     // Readers holding a Block keep its mapping or copy; an in-flight pread
     // keeps its descriptor. New reads go to the cold copy.
-    hot_maps_.Erase(id);
-    open_files_.Erase(id);
+    hot_maps_.Erase(SegmentCacheKey(id, before.generation));
+    open_files_.Erase(SegmentCacheKey(id, before.generation));
   }
   absl::Status d = fs_->Delete(SegmentPath(id));
   if (d.ok()) d = fs_->SyncDir(segments_dir_);
@@ -129,15 +130,14 @@ absl::StatusOr<bool> StoreImpl::DemoteSegment(uint64_t id) {
 }
 
 absl::StatusOr<uint64_t> StoreImpl::Rebalance() {
+  MutexLock maintenance(&maintenance_mu_);
+  return RebalanceLocked();
+}
+
+absl::StatusOr<uint64_t> StoreImpl::RebalanceLocked() {
   RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) return absl::FailedPreconditionError(absl::StrCat("store ", dir_, " is open read-only"));
   RETURN_IF_ERROR(Health());
-  bool idle = false;
-  if (!rebalancing_.compare_exchange_strong(idle, true)) return 0;  // another thread is at it
-  struct Done {
-    std::atomic<bool>* flag;
-    ~Done() { flag->store(false); }
-  } done{&rebalancing_};
   LoadTiers();  // hot/warm follow hot_segments, which may have changed
   uint64_t moved = 0;
   for (uint64_t id : DemotionCandidates()) {

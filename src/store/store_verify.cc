@@ -15,6 +15,8 @@ namespace segstore::internal {
 
 absl::StatusOr<VerifyReport> StoreImpl::Verify(bool deep) {
   RETURN_IF_ERROR(CheckOpen());
+  // Not while Compact or PruneBefore replaces files under it.
+  MutexLock maintenance(&maintenance_mu_);
   VerifyReport report;
   std::vector<SegmentInfo> segments;
   std::vector<IndexEntry> active_entries;

@@ -51,6 +51,10 @@ class ABSL_LOCKABLE Mutex {
         std::memory_order_relaxed);
   }
   void Unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
+  bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) {
+    if (counters_ != nullptr) counters_->acquisitions.fetch_add(1, std::memory_order_relaxed);
+    return mu_.try_lock();
+  }
   std::mutex& native() { return mu_; }
 
  private:

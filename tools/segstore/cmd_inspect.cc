@@ -105,12 +105,19 @@ int RunStats(const StatsArgs& args) {
   StoreStats st = (*store)->GetStats();
   const Options o = ToolOptions();
   const uint64_t unsealed = st.segments - st.sealed_segments;
+  // Reclaimable: what `segstore compact` would give back (a dry run).
+  CompactOptions dry;
+  dry.dry_run = true;
+  absl::StatusOr<CompactReport> plan = (*store)->Compact(dry);
+  const CompactReport rc = plan.ok() ? *plan : CompactReport{};
   if (args.json) {
     std::printf(
         "{\"store\": %s, \"block_count\": %llu, \"lowest\": %s, \"highest\": %s, "
         "\"segments\": {\"total\": %llu, \"sealed\": %llu, \"active\": %llu, \"hot\": %llu}, "
         "\"segment_bytes\": %llu, \"live_journal_shards\": %llu, \"live_column_families\": %llu, "
-        "\"max_payload_size\": %zu, "
+        "\"max_payload_size\": %zu, \"pruned_before\": %llu, "
+        "\"reclaimable\": {\"bytes\": %llu, \"dead_record_bytes\": %llu, \"dead_records\": %llu, "
+        "\"segments_to_rewrite\": %llu, \"segments_after\": %llu}, "
         "\"cache\": {\"block_cache_entries\": %zu, \"block_cache_bytes\": %zu, \"manifest_cache_entries\": %zu, "
         "\"hot_segments\": %zu, \"max_open_files\": %zu}}\n",
         JsonString(args.store).c_str(), static_cast<unsigned long long>(st.block_count), OptNumber(st.lowest).c_str(),
@@ -119,6 +126,9 @@ int RunStats(const StatsArgs& args) {
         static_cast<unsigned long long>(st.mapped_segments), static_cast<unsigned long long>(st.segment_bytes),
         static_cast<unsigned long long>(st.live_journal_shards),
         static_cast<unsigned long long>(st.live_column_families), (*store)->MaxPayloadSize(),
+        static_cast<unsigned long long>(st.pruned_before), static_cast<unsigned long long>(rc.bytes_reclaimed),
+        static_cast<unsigned long long>(rc.dead_record_bytes), static_cast<unsigned long long>(rc.dead_records),
+        static_cast<unsigned long long>(rc.segments_in), static_cast<unsigned long long>(rc.segments_out),
         o.block_cache_entries, o.block_cache_bytes, o.manifest_cache_entries, o.hot_segments, o.max_open_files);
     return kExitOk;
   }
@@ -133,6 +143,18 @@ int RunStats(const StatsArgs& args) {
               static_cast<unsigned long long>(st.live_journal_shards),
               static_cast<unsigned long long>(st.live_column_families));
   std::printf("largest payload:     %s\n", HumanBytes((*store)->MaxPayloadSize()).c_str());
+  if (st.pruned_before > 0) {
+    std::printf("pruned:              blocks below %llu\n", static_cast<unsigned long long>(st.pruned_before));
+  }
+  if (plan.ok()) {
+    std::printf("reclaimable:         %s (%s in %llu dead record(s) of pruned or truncated blocks; compaction would "
+                "rewrite %llu sealed segment(s) into %llu)\n",
+                HumanBytes(rc.bytes_reclaimed).c_str(), HumanBytes(rc.dead_record_bytes).c_str(),
+                static_cast<unsigned long long>(rc.dead_records), static_cast<unsigned long long>(rc.segments_in),
+                static_cast<unsigned long long>(rc.segments_out));
+  } else {
+    std::printf("reclaimable:         unknown (%s)\n", std::string(plan.status().message()).c_str());
+  }
   std::printf("caches (defaults):   block %zu entries / %s, footers %zu, hot segments %zu, open files %zu\n",
               o.block_cache_entries, HumanBytes(o.block_cache_bytes).c_str(), o.manifest_cache_entries,
               o.hot_segments, o.max_open_files);

@@ -66,6 +66,19 @@ struct RebuildArgs {
 };
 int RunRebuildIndex(const RebuildArgs& args);
 
+struct PruneArgs {
+  std::string store;
+  uint64_t before = 0;
+};
+int RunPrune(const PruneArgs& args);
+
+struct CompactArgs {
+  std::string store;
+  bool dry_run = false;
+  uint64_t bytes_per_second = 0;
+};
+int RunCompact(const CompactArgs& args);
+
 struct DemoArgs {
   uint64_t blocks = 4000;
   std::string dir;

@@ -66,6 +66,20 @@ int main(int argc, char** argv) {
       "rebuild-index", "Rebuild STORE/meta/ from the segment files alone (old meta/ kept as meta.old-<UTC time>)");
   rebuild->add_option("store", reb.store, "Store directory")->required();
 
+  PruneArgs prn;
+  CLI::App* prune = app.add_subcommand(
+      "prune", "Durably remove every block below --before N (segments holding only such blocks are deleted)");
+  prune->add_option("store", prn.store, "Store directory")->required();
+  prune->add_option("--before", prn.before, "Blocks below this number go; the highest block is always kept")
+      ->required();
+
+  CompactArgs cmp;
+  CLI::App* compact = app.add_subcommand(
+      "compact", "Merge underfull sealed segments and rewrite those holding pruned blocks; report bytes reclaimed");
+  compact->add_option("store", cmp.store, "Store directory")->required();
+  compact->add_flag("--dry-run", cmp.dry_run, "Only report what would be rewritten and reclaimed");
+  compact->add_option("--bytes-per-second", cmp.bytes_per_second, "Throttle the copying (0: unthrottled)");
+
   DemoArgs demo;
   CLI::App* democ = app.add_subcommand("demo", "Generate a synthetic chain, import, read back, rebuild, verify");
   democ->add_option("--blocks", demo.blocks, "Number of blocks (default 4000, about 504 MB)");
@@ -91,6 +105,8 @@ int main(int argc, char** argv) {
   if (*statsc) return RunStats(stats);
   if (*verify) return RunVerify(ver);
   if (*rebuild) return RunRebuildIndex(reb);
+  if (*prune) return RunPrune(prn);
+  if (*compact) return RunCompact(cmp);
   if (*democ) return RunDemo(demo);
   return kExitUsage;
 }
