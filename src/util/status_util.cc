@@ -15,8 +15,11 @@ absl::Status ErrnoStatus(int err, std::string_view what, std::string_view path) 
       return absl::ResourceExhaustedError(absl::StrCat(msg, " (free disk space, then retry)"));
     case EMFILE:
     case ENFILE:
+      return absl::ResourceExhaustedError(
+          absl::StrCat(msg, " (out of file descriptors: raise `ulimit -n` or lower Options::max_open_files)"));
     case ENOMEM:
-      return absl::ResourceExhaustedError(msg);
+      return absl::ResourceExhaustedError(absl::StrCat(
+          msg, " (out of memory, address space or mappings (vm.max_map_count): free some, or lower hot_segments)"));
     case ENOENT:
       return absl::NotFoundError(msg);
     case EACCES:
