@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "meta/meta_validate.h"
 #include "recovery/tail_recovery.h"
 #include "tier/cold_segment.h"
 #include "segment/format.h"
@@ -102,33 +103,6 @@ SegmentInfo FromMeta(const proto::SegmentMeta& m) {
 }
 
 
-// Checks a SegmentMeta from RocksDB before anything trusts it.
-absl::Status ValidateMeta(const proto::SegmentMeta& m, std::string_view where) {
-  auto bad = [&](std::string_view what) {
-    return absl::DataLossError(absl::StrCat("meta/ segments entry for ", AV(where), ": ", AV(what),
-                                            " (run `segstore rebuild-index`)"));
-  };
-  if (m.state() != proto::SEGMENT_ACTIVE && m.state() != proto::SEGMENT_SEALED) return bad("unknown state");
-  if (m.capacity() < kMinSegmentSize || m.capacity() > kMaxSegmentSize) return bad("capacity out of range");
-  if (m.has_blocks() && (m.first_block() > m.last_block() || m.last_block() > kMaxBlockNumber)) {
-    return bad("block range out of order");
-  }
-  if (m.has_blocks() && m.record_count() == 0) return bad("no records in a non-empty segment");
-  if (m.has_blocks() && m.record_count() - 1 > m.last_block() - m.first_block()) {
-    return bad("more records than block numbers");
-  }
-  if (m.state() == proto::SEGMENT_ACTIVE) {
-    if (m.synced_offset() < kSegmentHeaderSize || m.synced_offset() > m.capacity()) {
-      return bad("synced offset outside the file");
-    }
-  } else {
-    if (m.file_size() > m.capacity() || m.footer_offset() < kSegmentHeaderSize ||
-        m.footer_offset() > m.file_size() || m.footer_length() > m.file_size() - m.footer_offset()) {
-      return bad("footer location outside the file");
-    }
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -275,19 +249,7 @@ absl::Status StoreImpl::LoadManifest() {
       return absl::AlreadyExistsError(absl::StrCat("store ", dir_, " already exists (Options::error_if_exists)"));
     }
     manifest_ = *std::move(m);
-    if (manifest_.format_version() > kFormatVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          dir_, " was written by a newer segstore (format version ", manifest_.format_version(),
-          "; this build reads up to ", kFormatVersion, ")"));
-    }
-    if (manifest_.store_uuid().size() != 16 || manifest_.journal_shard_blocks() == 0 ||
-        manifest_.format_version() == 0) {
-      return absl::DataLossError(absl::StrCat(dir_, "/meta store manifest is damaged (run `segstore rebuild-index`)"));
-    }
-    if (manifest_.checksum_kind() != proto::CHECKSUM_XXH3_64) {
-      return absl::FailedPreconditionError(absl::StrCat(dir_, " uses checksum kind ", manifest_.checksum_kind(),
-                                                        ", which this build does not support"));
-    }
+    RETURN_IF_ERROR(ValidateManifest(manifest_, dir_));
     if (manifest_.first_block_number() != options_.first_block_number) {
       return absl::InvalidArgumentError(absl::StrCat(
           dir_, " was created with first_block_number=", manifest_.first_block_number(),
@@ -315,7 +277,7 @@ absl::Status StoreImpl::LoadSegments() {
   for (size_t i = 0; i < metas.size(); ++i) {
     const proto::SegmentMeta& m = metas[i];
     const std::string where = SegmentFileName(m.segment_id());
-    RETURN_IF_ERROR(ValidateMeta(m, where));
+    RETURN_IF_ERROR(ValidateSegmentMeta(m, where));
     if (m.state() == proto::SEGMENT_ACTIVE && i + 1 != metas.size()) {
       return absl::DataLossError(absl::StrCat("meta/ marks segment ", where,
                                               " active but it is not the newest (run `segstore rebuild-index`)"));

@@ -2,19 +2,15 @@
 // bytes, parsed as MetaStore parses them (ParseFromArray, size <= INT32_MAX),
 // checked as the store checks them, then handed to the code that consumes
 // them, against the small images of fuzz_images.h:
-//   kind 0 StoreManifest  the checks of StoreImpl::LoadManifest
-//   kind 1 SegmentMeta    ValidateMeta, then ACTIVE -> PlanTailRecovery of the
+//   kind 0 StoreManifest  ValidateManifest (src/meta/meta_validate.h)
+//   kind 1 SegmentMeta    ValidateSegmentMeta, then ACTIVE -> PlanTailRecovery of the
 //                         active image (synced offset, capacity, epoch from the
 //                         value); SEALED -> ReadFooter of the sealed image at
 //                         the footer location the value names
 //   kind 2 BlockLocation  journal entries -> PlanTailRecovery of the active image
 //   kind 3 SegmentFooter  DecodeFooter (the footer record's payload)
 //
-// The store's own validators live in an anonymous namespace in
-// src/store/store_impl.cc (ValidateMeta, and the manifest checks inline in
-// StoreImpl::LoadManifest), so they cannot be called from here: the Mirror*
-// functions below copy them verbatim. Replace them with the real ones once
-// those are exposed (e.g. src/store/meta_validate.h).
+// The checks are the store's own (src/meta/meta_validate.h), not copies.
 //
 // Input: [0] kind (byte % 4), [1] variant, then the value bytes; for kind 2
 // the rest is a list of entries [number u8][length u8][length bytes].
@@ -35,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "fuzz_images.h"
 #include "fuzz_util.h"
+#include "meta/meta_validate.h"
 #include "recovery/tail_recovery.h"
 #include "recovery_checks.h"
 #include "schema/segstore.pb.h"
@@ -52,34 +49,6 @@ using namespace segstore::internal;
 template <typename Message>
 bool ParseValue(std::string_view value, Message* out) {
   return value.size() <= INT32_MAX && out->ParseFromArray(value.data(), static_cast<int>(value.size()));
-}
-
-// Copy of StoreImpl::LoadManifest's checks on an existing manifest
-// (src/store/store_impl.cc, LoadManifest), without the two that compare
-// with Options.
-bool MirrorManifestOk(const proto::StoreManifest& m) {
-  if (m.format_version() > kFormatVersion) return false;
-  if (m.store_uuid().size() != 16 || m.journal_shard_blocks() == 0 || m.format_version() == 0) return false;
-  if (m.checksum_kind() != proto::CHECKSUM_XXH3_64) return false;
-  return true;
-}
-
-// Copy of ValidateMeta (src/store/store_impl.cc, anonymous namespace).
-bool MirrorValidateMeta(const proto::SegmentMeta& m) {
-  if (m.state() != proto::SEGMENT_ACTIVE && m.state() != proto::SEGMENT_SEALED) return false;
-  if (m.capacity() < kMinSegmentSize || m.capacity() > kMaxSegmentSize) return false;
-  if (m.has_blocks() && (m.first_block() > m.last_block() || m.last_block() > kMaxBlock)) return false;
-  if (m.has_blocks() && m.record_count() == 0) return false;
-  if (m.has_blocks() && m.record_count() - 1 > m.last_block() - m.first_block()) return false;
-  if (m.state() == proto::SEGMENT_ACTIVE) {
-    if (m.synced_offset() < kSegmentHeaderSize || m.synced_offset() > m.capacity()) return false;
-  } else {
-    if (m.file_size() > m.capacity() || m.footer_offset() < kSegmentHeaderSize ||
-        m.footer_offset() > m.file_size() || m.footer_length() > m.file_size() - m.footer_offset()) {
-      return false;
-    }
-  }
-  return true;
 }
 
 // A read-only File over an image.
@@ -140,8 +109,8 @@ void RunTail(uint64_t synced_offset, uint64_t capacity, uint32_t epoch,
 void ManifestCase(std::string_view value) {
   proto::StoreManifest m;
   if (!ParseValue(value, &m)) return;  // DataLoss in MetaStore::ReadManifest
-  if (Verbose()) std::fprintf(stderr, "meta: manifest parses, %s\n", MirrorManifestOk(m) ? "valid" : "refused");
-  if (!MirrorManifestOk(m)) return;    // the store refuses to open
+  if (Verbose()) std::fprintf(stderr, "meta: manifest parses, %s\n", ValidateManifest(m, "fuzz").ok() ? "valid" : "refused");
+  if (!ValidateManifest(m, "fuzz").ok()) return;    // the store refuses to open
   StoreUuid u;
   std::memcpy(u.data(), m.store_uuid().data(), u.size());
   (void)RecordSeed(u, 1);
@@ -154,8 +123,8 @@ void ManifestCase(std::string_view value) {
 void SegmentMetaCase(std::string_view value) {
   proto::SegmentMeta m;
   if (!ParseValue(value, &m)) return;  // DataLoss in MetaStore::ReadSegments
-  if (Verbose()) std::fprintf(stderr, "meta: segment meta parses, %s\n", MirrorValidateMeta(m) ? "valid" : "refused");
-  if (!MirrorValidateMeta(m)) return;  // DataLoss in LoadSegments
+  if (Verbose()) std::fprintf(stderr, "meta: segment meta parses, %s\n", ValidateSegmentMeta(m, "fuzz").ok() ? "valid" : "refused");
+  if (!ValidateSegmentMeta(m, "fuzz").ok()) return;  // DataLoss in LoadSegments
   if (m.state() == proto::SEGMENT_ACTIVE) {
     // RecoverActiveTail checks the file's header names this segment.
     if (m.segment_id() != Active().segment_id) return;
