@@ -284,3 +284,49 @@ TEST(ValidationCacheTest, ReReadsWithinTheTtlSkipHashing) {
 
 }  // namespace
 }  // namespace segstore
+
+namespace segstore {
+namespace {
+
+// TruncateAfter(n) when the highest block kept is below n, then Put of the
+// numbers in between: those blocks must survive reopen (the scan of the
+// segment used to take n as the floor and drop them as out of order),
+// Verify must find nothing wrong, and rebuild-index must keep them too.
+TEST(TruncateGapTest, NumbersBetweenTheKeptHighestAndTheCutSurvive) {
+  for (bool seal : {false, true}) {
+    ScratchDir dir;
+    Options o = SmallOptions(64 << 10);
+    {
+      auto store = OpenOrDie(o, dir.path());
+      for (uint64_t n = 0; n < 10; ++n) ASSERT_OK(store->Put(n, Payload(n, 300)));
+      ASSERT_OK(store->Put(15, Payload(15, 300)));
+      ASSERT_OK(store->TruncateAfter(12));
+      EXPECT_EQ(store->HighestNumber(), 9u);
+      for (uint64_t n = 10; n <= 12; ++n) ASSERT_OK(store->Put(n, Payload(100 + n, 300)));
+      if (seal) {  // and roll over, so the gap's blocks are in a sealed segment too
+        for (uint64_t n = 13; n < 400; ++n) ASSERT_OK(store->Put(n, Payload(100 + n, 300)));
+      }
+      ASSERT_OK(store->Close());
+    }
+    const uint64_t last = seal ? 399 : 12;
+    auto check = [&](BlockStore& store) {
+      EXPECT_EQ(store.BlockCount(), last + 1);
+      for (uint64_t n = 0; n < 10; ++n) ExpectBlock(store, n, Payload(n, 300));
+      for (uint64_t n = 10; n <= last; ++n) ExpectBlock(store, n, Payload(100 + n, 300));
+      absl::StatusOr<VerifyReport> v = store.Verify(/*deep=*/true);
+      ASSERT_OK(v);
+      EXPECT_TRUE(v->ok()) << v->problems[0].what;
+    };
+    {
+      auto store = OpenOrDie(o, dir.path());
+      EXPECT_TRUE(store->LastRecoveryReport().damaged.empty()) << store->LastRecoveryReport().ToString();
+      check(*store);
+    }
+    ASSERT_OK(RebuildIndex(o, dir.path()));
+    auto store = OpenOrDie(o, dir.path());
+    check(*store);
+  }
+}
+
+}  // namespace
+}  // namespace segstore

@@ -1,5 +1,8 @@
 #include "segment/scanner.h"
 
+#include <optional>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "segment/record.h"
 #include "util/checksum.h"
@@ -13,6 +16,11 @@ enum class Probe { kValid, kBadPayload, kInvalid };
 struct Cursor {
   std::optional<uint64_t> floor;  // the next block number must exceed this
   uint32_t epoch = 0;             // epochs never decrease along the file
+  // Numbers of the blocks still live so far (what LiveBlocks keeps): after a
+  // truncation marker the floor is the highest of them, not the marker's
+  // number, since TruncateAfter(n) with no block in (highest, n] lets the
+  // numbers between come next.
+  std::vector<uint64_t> live;
 };
 
 // Looks at the record at pos. On kValid/kBadPayload fills *out.
@@ -56,8 +64,16 @@ Probe ProbeRecord(std::string_view file, uint64_t pos, uint64_t seed, bool verif
 
 void Advance(const ScannedRecord& r, Cursor* cur) {
   cur->epoch = r.epoch;
-  if (r.type == RecordType::kBlock) cur->floor = r.number;
-  if (r.type == RecordType::kTruncate) cur->floor = r.number;
+  if (r.type == RecordType::kBlock) {
+    cur->floor = r.number;
+    cur->live.push_back(r.number);
+  }
+  if (r.type == RecordType::kTruncate) {
+    while (!cur->live.empty() && cur->live.back() > r.number) cur->live.pop_back();
+    // No live block left in this segment: the blocks before it are in
+    // earlier segments, and any number above theirs may follow.
+    cur->floor = cur->live.empty() ? std::nullopt : std::optional<uint64_t>(cur->live.back());
+  }
 }
 
 }  // namespace

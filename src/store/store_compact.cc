@@ -157,7 +157,11 @@ absl::StatusOr<CompactReport> StoreImpl::Compact(const CompactOptions& options) 
   const absl::Time start = absl::Now();
   uint64_t copied = 0;
   std::string scratch;
-  for (const auto& [gb, ge] : groups) {
+  for (const auto& group : groups) {
+    // Plain variables, not a structured binding: clang 14 cannot capture
+    // those in the lambda below.
+    const size_t gb = group.first;
+    const size_t ge = group.second;
     const SegmentInfo& head = inputs[gb].info;
     uint64_t generation = 0;
     std::vector<uint64_t> markers, replaces;
