@@ -227,3 +227,40 @@ TEST(PruneTest, CrashAtEveryFileSystemCall) {
 
 }  // namespace
 }  // namespace segstore
+
+namespace segstore {
+namespace {
+
+// A PRUNE file from another store (valid checksum, prune point above this
+// store's highest block) must not be applied: PruneBefore never prunes the
+// highest block, so Open refuses with DataLoss and deletes nothing.
+TEST(PruneTest, APrunePointAboveTheHighestBlockIsRefusedAtOpen) {
+  ScratchDir a, b;
+  {
+    auto s = BlockStore::Open(Opts(), a.path());
+    ASSERT_OK(s);
+    for (uint64_t n = 0; n < 200; ++n) ASSERT_OK((*s)->Append(Pay(n)));
+    ASSERT_OK((*s)->PruneBefore(150));
+    ASSERT_OK((*s)->Close());
+  }
+  {
+    auto s = BlockStore::Open(Opts(), b.path());
+    ASSERT_OK(s);
+    for (uint64_t n = 0; n < 60; ++n) ASSERT_OK((*s)->Append(Pay(n)));
+    ASSERT_OK((*s)->Close());
+  }
+  const std::vector<std::string> files = testing::SegmentFiles(b.path());
+  std::filesystem::copy_file(a.path() + "/segments/PRUNE", b.path() + "/segments/PRUNE");
+  absl::StatusOr<std::unique_ptr<BlockStore>> s = BlockStore::Open(Opts(), b.path());
+  ASSERT_CODE(s, absl::StatusCode::kDataLoss);
+  EXPECT_NE(s.status().message().find("PRUNE"), std::string::npos) << s.status();
+  EXPECT_EQ(testing::SegmentFiles(b.path()), files) << "a segment file was deleted";
+  std::filesystem::remove(b.path() + "/segments/PRUNE");
+  s = BlockStore::Open(Opts(), b.path());
+  ASSERT_OK(s);
+  ASSERT_EQ((*s)->BlockCount(), 60u);
+  for (uint64_t n = 0; n < 60; ++n) ASSERT_TRUE(testing::ExpectBlockEq(**s, n, Pay(n)));
+}
+
+}  // namespace
+}  // namespace segstore

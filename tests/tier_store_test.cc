@@ -174,6 +174,102 @@ TEST(TierStoreTest, PruneAndCompactWithAColdTier) {
   for (uint64_t id : Ids(dir.path() + "/cold")) EXPECT_EQ(local.count(id), 0u) << "segment " << id;
 }
 
+// Found by an adversarial review: the cold tier must never delete what is
+// not an interrupted move's copy of this store's own segment, and
+// rebuild-index must not drop a cold tier it cannot see.
+TEST(TierStoreTest, TheColdTierNeverDeletesWhatIsNotItsOwn) {
+  ScratchDir dir;
+  // cold_path naming the store's own segments/ is refused, nothing deleted.
+  {
+    auto store = OpenOrDie(TierOptions(SIZE_MAX), dir.path());
+    for (uint64_t n = 0; n < 100; ++n) ASSERT_OK(store->Append(Payload(n, kBlock)));
+    ASSERT_OK(store->Close());
+  }
+  const std::set<uint64_t> files = Ids(dir.path() + "/segments");
+  Options bad = TierOptions(1);
+  bad.cold_path = dir.path() + "/segments";
+  ASSERT_CODE(BlockStore::Open(bad, dir.path()), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Ids(dir.path() + "/segments"), files);
+
+  // Two stores sharing one cold directory: opening one leaves the other's
+  // objects alone.
+  ScratchDir other;
+  Options shared = TierOptions(1);
+  shared.cold_path = dir.path() + "/shared-cold";
+  {
+    auto a = OpenOrDie(shared, dir.path());
+    ASSERT_OK(a->Rebalance());
+    ASSERT_GE(a->Scaling().GetScalingMetrics().segments_cold, 2u);
+    ASSERT_OK(a->Close());
+  }
+  const std::set<uint64_t> a_objects = Ids(dir.path() + "/shared-cold");
+  { auto b = OpenOrDie(shared, other.path()); }
+  EXPECT_EQ(Ids(dir.path() + "/shared-cold"), a_objects);
+  {
+    auto a = OpenOrDie(shared, dir.path());
+    ExpectAll(*a, 100);
+  }
+
+  // rebuild-index with the cold tier out of sight changes nothing.
+  std::filesystem::rename(dir.path() + "/shared-cold", dir.path() + "/away");
+  ASSERT_CODE(RebuildIndex(shared, dir.path()), absl::StatusCode::kFailedPrecondition);
+  std::filesystem::rename(dir.path() + "/away", dir.path() + "/shared-cold");
+  auto a = OpenOrDie(shared, dir.path());
+  ExpectAll(*a, 100);
+}
+
+// A backing store that damages what it stores: the move's byte-for-byte
+// check refuses the copy, and the local file stays.
+class DamagingBackingStore final : public BackingStore {
+ public:
+  explicit DamagingBackingStore(std::shared_ptr<BackingStore> base) : base_(std::move(base)) {}
+  absl::Status Put(const std::string& name, ObjectSource& source) override {
+    class Flip final : public ObjectSource {
+     public:
+      explicit Flip(ObjectSource& s) : s_(s) {}
+      uint64_t size() const override { return s_.size(); }
+      absl::StatusOr<size_t> ReadAt(uint64_t offset, char* dst, size_t n) override {
+        absl::StatusOr<size_t> got = s_.ReadAt(offset, dst, n);
+        constexpr uint64_t kAt = 1000;  // inside the first record's payload
+        if (got.ok() && offset <= kAt && kAt < offset + *got) dst[kAt - offset] ^= 0x20;
+        return got;
+      }
+     private:
+      ObjectSource& s_;
+    } flip(source);
+    return base_->Put(name, flip);
+  }
+  absl::StatusOr<size_t> ReadAt(const std::string& name, uint64_t offset, size_t n, char* dst) override {
+    return base_->ReadAt(name, offset, n, dst);
+  }
+  absl::StatusOr<uint64_t> Size(const std::string& name) override { return base_->Size(name); }
+  absl::StatusOr<bool> Exists(const std::string& name) override { return base_->Exists(name); }
+  absl::Status Delete(const std::string& name) override { return base_->Delete(name); }
+  absl::StatusOr<std::vector<std::string>> List() override { return base_->List(); }
+  std::string Describe() const override { return "damaging " + base_->Describe(); }
+
+ private:
+  std::shared_ptr<BackingStore> base_;
+};
+
+TEST(TierStoreTest, AMoveThatDamagesPayloadsIsRefused) {
+  ScratchDir dir;
+  Options o = TierOptions(SIZE_MAX);
+  {
+    auto store = OpenOrDie(o, dir.path());
+    for (uint64_t n = 0; n < 100; ++n) ASSERT_OK(store->Append(Payload(n, kBlock)));
+    ASSERT_OK(store->Close());
+  }
+  o.warm_segments = 0;
+  o.backing_store = std::make_shared<DamagingBackingStore>(LocalDirectoryBackingStore(dir.path() + "/cold"));
+  auto store = OpenOrDie(o, dir.path());
+  absl::StatusOr<uint64_t> moved = store->Rebalance();
+  ASSERT_CODE(moved, absl::StatusCode::kDataLoss);
+  EXPECT_EQ(store->Scaling().GetScalingMetrics().segments_cold, 0u);
+  EXPECT_TRUE(Ids(dir.path() + "/cold").empty()) << "an unverified copy was left behind";
+  ExpectAll(*store, 100);
+}
+
 // Parks ReadAt of one object until released.
 class ParkingBackingStore final : public BackingStore {
  public:

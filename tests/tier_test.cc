@@ -627,13 +627,14 @@ TEST_F(ChooserTest, ColdReadsFetchOnlyWhatTheyNeed) {
 
 TEST_F(ChooserTest, HostileOrMissingColdObjectsGiveClearErrors) {
   const uint64_t seed = RecordSeed(uuid_, 42);
-  // Missing.
+  // Missing: the segment's data is lost (DataLoss naming the object), not
+  // an absent block (NotFound would read as "no such block" to a caller).
   std::unique_ptr<File> missing = OpenColdSegment(store_, "00000000000000ff.seg");
   absl::StatusOr<SegmentHeader> h = ReadSegmentHeader(*missing, "x");
-  ASSERT_CODE(h, absl::StatusCode::kNotFound);
+  ASSERT_CODE(h, absl::StatusCode::kDataLoss);
   EXPECT_NE(h.status().message().find("00000000000000ff.seg"), std::string::npos) << h.status();
-  ASSERT_CODE(VerifyColdCopy(store_, uuid_, 255, 2, moved_.footer()), absl::StatusCode::kNotFound);
-  ASSERT_CODE(ReadRecord(*missing, "x", seed, seg_.entries[0]), absl::StatusCode::kNotFound);
+  ASSERT_CODE(VerifyColdCopy(store_, uuid_, 255, 2, moved_.footer()), absl::StatusCode::kDataLoss);
+  ASSERT_CODE(ReadRecord(*missing, "x", seed, seg_.entries[0]), absl::StatusCode::kDataLoss);
 
   // Entries that do not match the object: wrong offset, huge length, wrong
   // number, and a payload that fails its checksum.

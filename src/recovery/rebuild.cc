@@ -307,6 +307,20 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
     report.superseded = superseded.size();
   }
 
+  // A segment the old meta/ has in the cold tier, with no copy found on
+  // either side: the backing store is probably not there (an unmounted
+  // directory, a missing Options::backing_store). Rebuilding now would
+  // drop its blocks from the index, so nothing is changed.
+  for (const auto& [id, m] : old.segments) {
+    if (m.tier() != proto::TIER_COLD) continue;
+    if (std::none_of(segs.begin(), segs.end(), [id = id](const Candidate& c) { return c.id == id; })) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "meta/ has segment ", SegmentFileName(id), " in the cold tier, but ", backing->Describe(),
+          " has no valid copy of it (nor has segments/): is the cold tier mounted, and Options::cold_path or "
+          "backing_store set as when the store was written? Nothing was changed"));
+    }
+  }
+
   proto::StoreManifest manifest;
   manifest.set_format_version(kFormatVersion);
   manifest.set_checksum_kind(proto::CHECKSUM_XXH3_64);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <thread>
 
@@ -203,6 +204,19 @@ absl::Status StoreImpl::OpenImpl() {
     if (!options_.create_if_missing || ro) {
       return absl::NotFoundError(absl::StrCat(dir_, " is not a segstore store (no meta/)",
                                               ro ? "" : "; set Options::create_if_missing to create one"));
+    }
+  }
+  if (!options_.backing_store && !options_.cold_path.empty()) {
+    // The cold tier's directory must be its own: never the store, its
+    // segments/ or meta/ (the tier treats unknown files there as objects).
+    std::error_code ec;
+    const std::filesystem::path cold = std::filesystem::weakly_canonical(options_.cold_path, ec);
+    for (const std::string& own : {dir_, segments_dir_, dir_ + "/meta"}) {
+      std::error_code ec2;
+      if (!ec && cold == std::filesystem::weakly_canonical(own, ec2) && !ec2) {
+        return absl::InvalidArgumentError(absl::StrCat("Options::cold_path ", options_.cold_path, " is ", own,
+                                                       "; the cold tier needs a directory of its own"));
+      }
     }
   }
   backing_ = options_.backing_store

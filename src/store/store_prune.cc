@@ -176,6 +176,21 @@ void StoreImpl::DropPrunedFromTail(TailRecoveryPlan* plan) const {
 absl::Status StoreImpl::FinishPruneAtOpen() {
   const uint64_t p = prune_before_.load();
   if (p == 0) return absl::OkStatus();
+  std::optional<BlockNumber> highest;
+  {
+    MutexLock lock(&state_mu_);
+    highest = HighestLocked();
+  }
+  if (!highest || *highest < p) {
+    // PruneBefore never prunes the highest block, so this prune point is not
+    // this store's (a PRUNE file copied from another store, a hand edit):
+    // applying it would delete everything. Nothing is changed.
+    return absl::DataLossError(absl::StrCat(
+        "the prune point ", p, " (", segments_dir_ + "/PRUNE", " or meta/) is above the highest block (",
+        highest ? absl::StrCat(*highest) : std::string("none"),
+        "), which PruneBefore never prunes: the prune point is not this store's; nothing was changed (restore the "
+        "right segments/PRUNE, or remove it if meta/ has no prune point)"));
+  }
   const bool ro = options_.read_only;
   if (!ro) {
     // The manifest knows a prune point the file lacks (the file was lost or

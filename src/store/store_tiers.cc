@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "segment/segment_name.h"
 #include "store/store_impl.h"
+#include "tier/cold_segment.h"
 #include "tier/segment_mover.h"
 #include "util/status_util.h"
 
@@ -163,6 +164,12 @@ absl::Status StoreImpl::FinishInterruptedMoves() {
     // The move was recorded; its last step, deleting the local file, was
     // not done. Delete it only if the cold copy checks out.
     absl::Status cold_ok = VerifyColdCopy(backing_, uuid_, s.id, s.generation, s.footer);
+    if (cold_ok.ok()) {
+      // Both copies hold the same records; if not, the cold one is damaged
+      // (the move compared them before committing) and the local file wins.
+      ASSIGN_OR_RETURN(std::unique_ptr<File> lf, fs_->Open(SegmentPath(s.id), OpenMode::kRead));
+      cold_ok = CompareSegmentBodies(*lf, backing_, name, s.footer.footer_offset);
+    }
     report_.clean = false;
     if (cold_ok.ok()) {
       RETURN_IF_ERROR(fs_->Delete(SegmentPath(s.id)));
@@ -196,10 +203,33 @@ absl::Status StoreImpl::FinishInterruptedMoves() {
     Log(absl::StrCat("segment ", name, ": the cold copy is not valid (", cold_ok.message(),
                      "); the local file is used again"));
   }
-  // Objects no segment points at: moves that crashed before their commit.
-  ASSIGN_OR_RETURN(std::vector<std::string> objects, backing_->List());
-  for (const std::string& name : objects) {
-    if (cold_names.count(name) != 0 || !ParseSegmentFileName(name)) continue;
+  // Objects no segment points at. Only the copy an interrupted move left
+  // is deleted: this store's segment, still local in meta/, one generation
+  // newer than the local file. Anything else (another store's objects in a
+  // shared directory, an object whose header does not check out, a segment
+  // meta/ does not know) is left alone and reported.
+  absl::StatusOr<std::vector<std::string>> objects = backing_->List();
+  if (!objects.ok()) {
+    Log(absl::StrCat("cannot list ", backing_->Describe(), " (", objects.status().ToString(),
+                     "); interrupted moves are not cleaned up"));
+    LoadTiers();
+    return absl::OkStatus();
+  }
+  for (const std::string& name : *objects) {
+    std::optional<uint64_t> id = ParseSegmentFileName(name);
+    if (cold_names.count(name) != 0 || !id) continue;
+    const SegmentInfo* local = nullptr;
+    for (const SegmentInfo& s : segments) {
+      if (s.id == *id && !s.cold && s.sealed) local = &s;
+    }
+    std::unique_ptr<File> object = OpenColdSegment(backing_, name);
+    CopyCheck check = CheckSealedCopy(*object, name, uuid_, *id);
+    if (local == nullptr || !check.valid || check.header.generation != local->generation + 1) {
+      Log(absl::StrCat("left alone: ", name, " in ", backing_->Describe(), " is not a segment of this store's meta/ (",
+                       check.valid ? "no such local segment" : std::string(check.problem.message()), ")"));
+      report_.ignored_files.push_back(absl::StrCat(backing_->Describe(), "/", name));
+      continue;
+    }
     RETURN_IF_ERROR(backing_->Delete(name));
     Log(absl::StrCat("deleted ", name, " from ", backing_->Describe(), ": an interrupted move's copy"));
   }

@@ -17,8 +17,11 @@ class ColdSegmentFile final : public File {
   ColdSegmentFile(std::shared_ptr<BackingStore> store, std::string name, uint64_t known_size)
       : store_(std::move(store)), name_(std::move(name)), size_(known_size) {}
 
+  // A segment's cold object that is gone is lost data, not an absent block.
   absl::StatusOr<size_t> Read(uint64_t offset, char* dst, size_t n) override {
-    return store_->ReadAt(name_, offset, n, dst);
+    absl::StatusOr<size_t> got = store_->ReadAt(name_, offset, n, dst);
+    if (absl::IsNotFound(got.status())) return Missing(got.status());
+    return got;
   }
   absl::Status Write(uint64_t, std::string_view) override { return ReadOnly("write"); }
   absl::Status Allocate(uint64_t, uint64_t) override { return ReadOnly("allocate"); }
@@ -27,9 +30,14 @@ class ColdSegmentFile final : public File {
   absl::StatusOr<uint64_t> Size() override {
     uint64_t s = size_.load(std::memory_order_relaxed);
     if (s != 0) return s;
-    ASSIGN_OR_RETURN(s, store_->Size(name_));
-    size_.store(s, std::memory_order_relaxed);
-    return s;
+    absl::StatusOr<uint64_t> got = store_->Size(name_);
+    if (absl::IsNotFound(got.status())) return Missing(got.status());
+    RETURN_IF_ERROR(got.status());
+    size_.store(*got, std::memory_order_relaxed);
+    return *got;
+  }
+  static absl::Status Missing(const absl::Status& s) {
+    return absl::DataLossError(absl::StrCat("the cold copy of a segment is missing: ", s.message()));
   }
 
  private:

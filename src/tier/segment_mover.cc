@@ -152,6 +152,28 @@ CopyCheck CheckSealedCopy(File& file, std::string_view where, const StoreUuid& u
   return c;
 }
 
+absl::Status CompareSegmentBodies(File& local, const std::shared_ptr<BackingStore>& store, const std::string& name,
+                                  uint64_t body_end) {
+  constexpr size_t kChunk = 1 << 20;
+  std::string a(kChunk, '\0'), b(kChunk, '\0');
+  for (uint64_t at = kSegmentHeaderSize; at < body_end;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, body_end - at));
+    ASSIGN_OR_RETURN(size_t got_a, local.Read(at, a.data(), n));
+    ASSIGN_OR_RETURN(size_t got_b, store->ReadAt(name, at, n, b.data()));
+    if (got_a != n || got_b != n) {
+      return absl::DataLossError(absl::StrCat("a copy ends at offset ", at + std::min(got_a, got_b),
+                                              ", before its records end (", body_end, ")"));
+    }
+    if (std::memcmp(a.data(), b.data(), n) != 0) {
+      size_t i = 0;
+      while (a[i] == b[i]) ++i;
+      return absl::DataLossError(absl::StrCat("the copies differ at offset ", at + i));
+    }
+    at += n;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<MovedSegment> CopySegmentToBackingStore(FileSystem& fs, const std::string& path,
                                                        const StoreUuid& uuid, uint64_t segment_id,
                                                        const std::shared_ptr<BackingStore>& store,
@@ -203,6 +225,9 @@ absl::StatusOr<MovedSegment> CopySegmentToBackingStore(FileSystem& fs, const std
                  c->contents.truncated_after != check.contents.truncated_after)) {
     v = absl::DataLossError("its block table differs from the source's");
   }
+  // And every record byte-for-byte (they are copied unchanged): a backing
+  // store that damages what it stores is caught before the local file goes.
+  if (v.ok()) v = CompareSegmentBodies(*src, store, out.object_name, check.footer.footer_offset);
   if (!v.ok()) {
     (void)store->Delete(out.object_name);  // never leave an unverified copy behind
     return absl::DataLossError(absl::StrCat("copy of ", path, " as ", out.object_name, " in ", store->Describe(),
@@ -213,7 +238,10 @@ absl::StatusOr<MovedSegment> CopySegmentToBackingStore(FileSystem& fs, const std
 
 absl::Status VerifyColdCopy(const std::shared_ptr<BackingStore>& store, const StoreUuid& uuid,
                             uint64_t segment_id, uint64_t generation, const SealedFooter& footer) {
-  return CheckColdCopy(store, uuid, segment_id, generation, footer).status();
+  absl::Status s = CheckColdCopy(store, uuid, segment_id, generation, footer).status();
+  // The copy meta/ names is gone: lost data, not an absent block.
+  if (absl::IsNotFound(s)) return absl::DataLossError(absl::StrCat("the cold copy is missing: ", s.message()));
+  return s;
 }
 
 CopyChoice ChooseAuthoritativeCopy(File* local, std::string_view local_where, File* cold,

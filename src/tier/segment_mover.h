@@ -21,7 +21,8 @@
 //              sync).
 //   2. Verify: (inside the same call) header, trailer and footer of the
 //              object are read back through the BackingStore and checked
-//              (generation G+1, same id/UUID, footer checksum and table).
+//              (generation G+1, same id/UUID, footer checksum and table),
+//              and every record byte is compared with the local file.
 //   3. Record: ONE synced RocksDB batch: SegmentMeta{tier = TIER_COLD,
 //              generation = G+1, footer_offset/length/checksum and file_size
 //              of the copy (MovedSegment)} plus, in the tiers column family,
@@ -125,6 +126,11 @@ struct CopyCheck {
 // Reads header, trailer and footer only.
 CopyCheck CheckSealedCopy(File& file, std::string_view where, const StoreUuid& uuid, uint64_t segment_id,
                           const SealedFooter* expected = nullptr);
+
+// Compares the records region [header end, body_end) of a local segment
+// file and of object `name` byte for byte (a move copies it unchanged).
+absl::Status CompareSegmentBodies(File& local, const std::shared_ptr<BackingStore>& store, const std::string& name,
+                                  uint64_t body_end);
 
 // Reopen's check of a cold copy against what meta recorded: valid, with
 // that generation (header and footer) and that footer location.

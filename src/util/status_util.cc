@@ -28,6 +28,10 @@ absl::Status ErrnoStatus(int err, std::string_view what, std::string_view path) 
       return absl::PermissionDeniedError(msg);
     case EEXIST:
       return absl::AlreadyExistsError(msg);
+    case ENOTDIR:
+    case EISDIR:
+      return absl::FailedPreconditionError(
+          absl::StrCat(msg, " (a file is where a directory should be, or the reverse: check the path)"));
     default:
       return absl::InternalError(msg);
   }
