@@ -165,12 +165,11 @@ absl::StatusOr<CompactReport> StoreImpl::Compact(const CompactOptions& options) 
     const SegmentInfo& head = inputs[gb].info;
     uint64_t generation = 0;
     std::vector<uint64_t> markers, replaces;
-    uint64_t bytes = 0, records = 0, before = 0, dead = 0, dead_bytes = 0;
+    uint64_t records = 0, before = 0, dead = 0, dead_bytes = 0;
     for (size_t k = gb; k < ge; ++k) {
       generation = std::max(generation, inputs[k].info.generation);
       for (uint64_t m : inputs[k].markers) markers.push_back(m);
       replaces.push_back(inputs[k].info.id);
-      bytes += inputs[k].live_bytes;
       records += inputs[k].live.size();
       before += inputs[k].info.used;
       dead += inputs[k].dead;
