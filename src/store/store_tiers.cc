@@ -77,8 +77,13 @@ absl::StatusOr<bool> StoreImpl::DemoteSegment(uint64_t id) {
   ASSIGN_OR_RETURN(MovedSegment moved,
                    CopySegmentToBackingStore(*fs_, SegmentPath(id), uuid_, id, backing_, &before.footer));
   {
-    // Excludes TruncateAfter and Close (exclusive) while the switch is made.
-    SharedLock gate(&gate_);
+    // Exclusive for the switch (one synced RocksDB write and memory): no
+    // writer's sync or journal write runs beside it, so RocksDB is never
+    // written from two of our threads at once (Debian's librocksdb is not
+    // built for TSan, which then cannot see RocksDB's own write ordering),
+    // and TruncateAfter and Close are excluded too. Appends wait for one
+    // sync at most.
+    ExclusiveLock gate(&gate_);
     if (closed_) return absl::FailedPreconditionError("store is closed");
     SegmentInfo now;
     size_t index;
