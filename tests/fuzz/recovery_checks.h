@@ -65,6 +65,7 @@ inline void CheckScan(std::string_view file, uint64_t start, uint64_t durable_en
   std::vector<Extent> extents;
 
   std::optional<uint64_t> floor;
+  std::vector<uint64_t> live;  // block numbers still live (what LiveBlocks keeps)
   uint32_t epoch = 0;
   uint64_t prev_end = start;
   for (const ScannedRecord& r : s.records) {
@@ -74,12 +75,17 @@ inline void CheckScan(std::string_view file, uint64_t start, uint64_t durable_en
     FUZZ_CHECK(r.epoch >= epoch);      // epochs never decrease
     epoch = r.epoch;
     if (r.type == RecordType::kBlock) {
-      // Block numbers strictly increase between truncation markers; a marker
-      // sets the bar to its own number.
+      // Block numbers strictly increase, above the highest block still live
+      // (a truncation marker removes the blocks above its number, so the
+      // bar after it is the highest block it kept, or none).
       FUZZ_CHECK(r.number <= kMaxBlock);
       FUZZ_CHECK(!floor || r.number > *floor);
+      live.push_back(r.number);
+      floor = r.number;
+    } else {
+      while (!live.empty() && live.back() > r.number) live.pop_back();
+      floor = live.empty() ? std::nullopt : std::optional<uint64_t>(live.back());
     }
-    floor = r.number;
     prev_end = r.offset + RecordSize(r.length);
     extents.push_back({r.offset, prev_end});
     FUZZ_CHECK(r.epoch <= s.max_epoch);
