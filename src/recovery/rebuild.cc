@@ -352,6 +352,24 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
 
   uint64_t cut = kMaxBlockNumber;            // min TruncateAfter marker seen in later segments
   std::optional<uint64_t> later_first;       // lowest block of later segments
+  // The blocks of one segment's table that stay: not cut by a later
+  // TruncateAfter marker, not shadowed by a later segment, not pruned.
+  auto keep_live = [&](const std::vector<IndexEntry>& entries) {
+    std::vector<IndexEntry> live;
+    for (const IndexEntry& e : entries) {
+      if (e.number > cut || (later_first && e.number >= *later_first)) {
+        ++report.dropped_by_truncation;
+        continue;
+      }
+      if (!highest || e.number > *highest) highest = e.number;
+      if (e.number < prune_before) {
+        ++report.dropped_by_prune;
+        continue;
+      }
+      live.push_back(e);
+    }
+    return live;
+  };
   for (size_t k = segs.size(); k-- > 0;) {
     const Candidate& c = segs[k];
     const bool newest = k + 1 == segs.size();
@@ -369,19 +387,7 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
       m.set_footer_length(c.cold_check.footer.footer_length);
       m.set_footer_checksum(c.cold_check.footer.footer_checksum);
       m.set_file_size(c.cold_check.footer.file_size);
-      std::vector<IndexEntry> live;
-      for (const IndexEntry& e : fc.table.entries()) {
-        if (e.number > cut || (later_first && e.number >= *later_first)) {
-          ++report.dropped_by_truncation;
-          continue;
-        }
-        if (!highest || e.number > *highest) highest = e.number;
-        if (e.number < prune_before) {
-          ++report.dropped_by_prune;
-          continue;
-        }
-        live.push_back(e);
-      }
+      std::vector<IndexEntry> live = keep_live(fc.table.entries());
       for (uint64_t mk : fc.truncated_after) cut = std::min(cut, mk);
       if (!live.empty()) later_first = std::min(later_first.value_or(UINT64_MAX), live.front().number);
       report.blocks += live.size();
@@ -495,19 +501,7 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
     }
 
     // Later markers and later segments win over this segment's blocks.
-    std::vector<IndexEntry> live;
-    for (const IndexEntry& e : table) {
-      if (e.number > cut || (later_first && e.number >= *later_first)) {
-        ++report.dropped_by_truncation;
-        continue;
-      }
-      if (!highest || e.number > *highest) highest = e.number;
-      if (e.number < prune_before) {
-        ++report.dropped_by_prune;
-        continue;
-      }
-      live.push_back(e);
-    }
+    std::vector<IndexEntry> live = keep_live(table);
     for (size_t i = 0; i < in_segment.size(); ++i) {
       if (!payload_ok[i] && in_segment[i].number <= cut) {
         report.damaged.push_back({c.id, in_segment[i].offset, in_segment[i].number});
