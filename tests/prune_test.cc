@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdio>
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "segstore/rebuild.h"
+#include "store/prune_file.h"
 #include "testutil/fault_file_system.h"
 #include "testutil/test_util.h"
 
@@ -139,41 +143,71 @@ TEST(PruneTest, DamagedOrTooHighPruneFileIsAClearError) {
   const std::string prune = dir.Sub("segments/PRUNE");
   const std::string good = testing::ReadFile(prune);
   const size_t files = testing::SegmentFiles(dir.path()).size();
-  testing::FlipByte(prune, 18, 0x01);  // a digit of the number
-  absl::StatusOr<RebuildReport> rr = RebuildIndex(Opts(), dir.path());
-  ASSERT_CODE(rr, absl::StatusCode::kDataLoss);
-  EXPECT_NE(rr.status().message().find("PRUNE"), std::string_view::npos) << rr.status();
-  ASSERT_CODE(BlockStore::Open(Opts(), dir.path()), absl::StatusCode::kDataLoss);
-  EXPECT_EQ(testing::SegmentFiles(dir.path()).size(), files);
-  // Above the highest block: rebuild-index refuses and changes nothing.
+  auto refused = [&](absl::StatusCode code, const std::string& why) {
+    absl::StatusOr<RebuildReport> rr = RebuildIndex(Opts(), dir.path());
+    EXPECT_EQ(rr.status().code(), code) << why << ": " << rr.status();
+    EXPECT_NE(rr.status().message().find("PRUNE"), std::string_view::npos) << why << ": " << rr.status();
+    EXPECT_EQ(BlockStore::Open(Opts(), dir.path()).status().code(), absl::StatusCode::kDataLoss) << why;
+    EXPECT_EQ(testing::SegmentFiles(dir.path()).size(), files) << why;
+    EXPECT_FALSE(std::filesystem::exists(dir.Sub("meta.rebuild"))) << why;
+  };
+  testing::FlipByte(prune, 40, 0x01);  // a hex digit of the store UUID
+  refused(absl::StatusCode::kDataLoss, "a flipped byte");
+
+  testing::WriteFile(prune, good);
+  absl::StatusOr<std::optional<internal::PrunePoint>> point = internal::ReadPruneFile(*DefaultFileSystem(), dir.Sub("segments"));
+  ASSERT_OK(point);
+  ASSERT_TRUE(point->has_value());
+  EXPECT_EQ((*point)->before, 50u);
+  // Spellings WritePruneFile never writes are refused even with a checksum
+  // that matches the number they spell.
+  const std::string uuid = good.substr(17, 32);
+  const std::string sum = good.substr(good.size() - 17, 16);
+  for (const std::string& number : {std::string("+50"), std::string("050"), std::string(" 50")}) {
+    testing::WriteFile(prune, absl::StrCat("segstore-prune 2 ", uuid, " ", number, " ", sum, "\n"));
+    refused(absl::StatusCode::kDataLoss, "number spelled " + number);
+  }
+  std::string upper = good;
+  for (size_t i = 17; i < 49; ++i) upper[i] = static_cast<char>(std::toupper(upper[i]));
+  if (upper != good) {
+    testing::WriteFile(prune, upper);
+    refused(absl::StatusCode::kDataLoss, "upper-case UUID");
+  }
+  testing::WriteFile(prune, "segstore-prune 1 50 0123456789abcdef\n");
+  refused(absl::StatusCode::kDataLoss, "format 1, without the store's UUID");
+
+  // A valid PRUNE file of another store: refused as not this store's.
   testing::WriteFile(dir.Sub("segments/PRUNE.tmp"), "");
   {
     testing::WriteFile(prune, good);
     auto s = BlockStore::Open(Opts(), dir.path());
     ASSERT_OK(s);
   }
-  std::string high = good;
   {
-    // Reuse the store's format: write a PRUNE file for 1000 via a second store.
     ScratchDir other;
     auto s = BlockStore::Open(Opts(), other.path());
     ASSERT_OK(s);
-    Fill(**s, 1001);
-    ASSERT_OK((*s)->PruneBefore(1000));
-    high = testing::ReadFile(other.Sub("segments/PRUNE"));
+    Fill(**s, 60);
+    ASSERT_OK((*s)->PruneBefore(10));
+    testing::WriteFile(prune, testing::ReadFile(other.Sub("segments/PRUNE")));
   }
-  testing::WriteFile(prune, high);
-  rr = RebuildIndex(Opts(), dir.path());
-  ASSERT_CODE(rr, absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(testing::SegmentFiles(dir.path()).size(), files);
-  EXPECT_FALSE(std::filesystem::exists(dir.Sub("meta.rebuild")));
+  refused(absl::StatusCode::kDataLoss, "another store's PRUNE");
+  EXPECT_NE(BlockStore::Open(Opts(), dir.path()).status().message().find("another store"), std::string_view::npos);
+
+  // This store's own UUID but a prune point above the highest block: refused.
+  ASSERT_OK(internal::WritePruneFile(*DefaultFileSystem(), dir.Sub("segments"), (*point)->store, 1000));
+  {
+    absl::StatusOr<RebuildReport> rr = RebuildIndex(Opts(), dir.path());
+    ASSERT_CODE(rr, absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(testing::SegmentFiles(dir.path()).size(), files);
+    EXPECT_FALSE(std::filesystem::exists(dir.Sub("meta.rebuild")));
+  }
   testing::WriteFile(prune, good);
   auto s = BlockStore::Open(Opts(), dir.path());
   ASSERT_OK(s);
   ExpectExactly(**s, 50, 99, 100);
 }
 
-// A crash at every file-system call of a prune of a fixed store.
 TEST(PruneTest, CrashAtEveryFileSystemCall) {
   const uint64_t total = 300, p = 180;
   uint64_t calls = 0;
@@ -223,6 +257,9 @@ TEST(PruneTest, CrashAtEveryFileSystemCall) {
   }
   EXPECT_GT(done, 0u);
   EXPECT_GT(not_done, 0u);
+  std::printf("crash points: %llu of %llu calls of a prune (%llu pruned, %llu not)\n",
+              static_cast<unsigned long long>(calls + 1), static_cast<unsigned long long>(calls),
+              static_cast<unsigned long long>(done), static_cast<unsigned long long>(not_done));
 }
 
 }  // namespace
@@ -232,8 +269,9 @@ namespace segstore {
 namespace {
 
 // A PRUNE file from another store (valid checksum, prune point above this
-// store's highest block) must not be applied: PruneBefore never prunes the
-// highest block, so Open refuses with DataLoss and deletes nothing.
+// store's highest block) must not be applied: Open refuses with DataLoss and
+// deletes nothing. So must this store's own file with a point above the
+// highest block (PruneBefore never prunes the highest block).
 TEST(PruneTest, APrunePointAboveTheHighestBlockIsRefusedAtOpen) {
   ScratchDir a, b;
   {
@@ -256,10 +294,25 @@ TEST(PruneTest, APrunePointAboveTheHighestBlockIsRefusedAtOpen) {
   EXPECT_NE(s.status().message().find("PRUNE"), std::string::npos) << s.status();
   EXPECT_EQ(testing::SegmentFiles(b.path()), files) << "a segment file was deleted";
   std::filesystem::remove(b.path() + "/segments/PRUNE");
+  {
+    auto own = BlockStore::Open(Opts(), b.path());  // writes no PRUNE: nothing pruned
+    ASSERT_OK(own);
+    ASSERT_OK((*own)->PruneBefore(5));
+  }
+  absl::StatusOr<std::optional<internal::PrunePoint>> point =
+      internal::ReadPruneFile(*DefaultFileSystem(), b.path() + "/segments");
+  ASSERT_OK(point);
+  ASSERT_TRUE(point->has_value());
+  ASSERT_OK(internal::WritePruneFile(*DefaultFileSystem(), b.path() + "/segments", (*point)->store, 150));
+  s = BlockStore::Open(Opts(), b.path());
+  ASSERT_CODE(s, absl::StatusCode::kDataLoss);
+  EXPECT_NE(s.status().message().find("above the highest block"), std::string::npos) << s.status();
+  EXPECT_EQ(testing::SegmentFiles(b.path()), files) << "a segment file was deleted";
+  ASSERT_OK(internal::WritePruneFile(*DefaultFileSystem(), b.path() + "/segments", (*point)->store, 5));
   s = BlockStore::Open(Opts(), b.path());
   ASSERT_OK(s);
-  ASSERT_EQ((*s)->BlockCount(), 60u);
-  for (uint64_t n = 0; n < 60; ++n) ASSERT_TRUE(testing::ExpectBlockEq(**s, n, Pay(n)));
+  ASSERT_EQ((*s)->BlockCount(), 55u);
+  for (uint64_t n = 5; n < 60; ++n) ASSERT_TRUE(testing::ExpectBlockEq(**s, n, Pay(n)));
 }
 
 }  // namespace

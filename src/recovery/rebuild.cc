@@ -132,7 +132,7 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
 
   // The prune point is read before anything is changed: a damaged PRUNE file
   // stops the rebuild (pruned blocks must not come back).
-  ASSIGN_OR_RETURN(std::optional<uint64_t> prune_file, ReadPruneFile(*fs, seg_dir));
+  ASSIGN_OR_RETURN(std::optional<PrunePoint> prune_file, ReadPruneFile(*fs, seg_dir));
 
   RebuildReport report;
   OldMeta old = ReadOldMeta(dir + "/meta", &report.ignored);
@@ -195,7 +195,14 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
     segs.push_back(std::move(c));
   }
   StoreUuid store_uuid{};
-  if (uuid.size() == 16) std::memcpy(store_uuid.data(), uuid.data(), 16);
+  if (uuid.size() == 16) {
+    std::memcpy(store_uuid.data(), uuid.data(), 16);
+    if (prune_file) RETURN_IF_ERROR(CheckPruneFileOwner(*prune_file, store_uuid, seg_dir));
+  } else if (prune_file) {
+    // No segment and no manifest name the store: the prune point's file does.
+    store_uuid = prune_file->store;
+    uuid.assign(store_uuid.data(), 16);
+  }
 
   // A segment whose header is damaged keeps its records if they validate
   // under this store's UUID and the id in the file name (record checksums are
@@ -335,7 +342,7 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
   manifest.set_journal_shard_blocks(old_ok ? old.manifest->journal_shard_blocks() : options.journal_shard_blocks);
   manifest.set_created_unix_micros(old_ok ? old.manifest->created_unix_micros() : absl::ToUnixMicros(absl::Now()));
   const uint64_t shard_blocks = std::max<uint64_t>(manifest.journal_shard_blocks(), 1);
-  const uint64_t prune_before = std::max(prune_file.value_or(0), old.manifest ? old.manifest->prune_before() : 0);
+  const uint64_t prune_before = std::max(prune_file ? prune_file->before : 0, old.manifest ? old.manifest->prune_before() : 0);
   manifest.set_prune_before(prune_before);
   for (uint64_t id : superseded) manifest.add_pending_deletions(id);
   report.pruned_before = prune_before;
@@ -421,11 +428,13 @@ absl::StatusOr<RebuildReport> RebuildIndex(const Options& options, const std::st
 
     // How much of the file is durable decides what damage means.
     uint64_t durable_end;
-    std::optional<Trailer> trailer =
-        size >= kTrailerSize ? DecodeTrailer(bytes.substr(size - kTrailerSize)) : std::nullopt;
+    // (value_or: GCC 12 warns maybe-uninitialized through optional's -> here)
+    const uint64_t footer_offset =
+        size >= kTrailerSize ? DecodeTrailer(bytes.substr(size - kTrailerSize)).value_or(Trailer{size, 0}).footer_offset
+                             : size;
     auto it = old.segments.find(c.id);
-    if (trailer && trailer->footer_offset < size) {
-      durable_end = trailer->footer_offset;
+    if (footer_offset < size) {
+      durable_end = footer_offset;
     } else if (it != old.segments.end() && it->second.state() == proto::SEGMENT_ACTIVE) {
       durable_end = std::min(it->second.synced_offset(), size);
     } else {

@@ -1,5 +1,10 @@
 #include "store/prune_file.h"
 
+#include <algorithm>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -9,15 +14,17 @@
 namespace segstore::internal {
 namespace {
 
-std::string Body(uint64_t n) { return absl::StrCat("segstore-prune 1 ", n); }
+std::string UuidHex(const StoreUuid& u) { return absl::BytesToHexString(absl::string_view(u.data(), u.size())); }
+std::string Body(const StoreUuid& u, uint64_t n) { return absl::StrCat("segstore-prune 2 ", UuidHex(u), " ", n); }
 std::string Hex(uint64_t v) { return absl::StrCat(absl::Hex(v, absl::kZeroPad16)); }
+std::string PathOf(const std::string& segments_dir) { return segments_dir + "/" + kPruneFileName; }
 
 }  // namespace
 
-absl::StatusOr<std::optional<uint64_t>> ReadPruneFile(FileSystem& fs, const std::string& segments_dir) {
-  const std::string path = segments_dir + "/" + kPruneFileName;
+absl::StatusOr<std::optional<PrunePoint>> ReadPruneFile(FileSystem& fs, const std::string& segments_dir) {
+  const std::string path = PathOf(segments_dir);
   ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
-  if (!exists) return std::optional<uint64_t>();
+  if (!exists) return std::optional<PrunePoint>();
   ASSIGN_OR_RETURN(std::unique_ptr<File> f, fs.Open(path, OpenMode::kRead));
   std::string buf(256, '\0');
   ASSIGN_OR_RETURN(size_t got, f->Read(0, buf.data(), buf.size()));
@@ -29,18 +36,38 @@ absl::StatusOr<std::optional<uint64_t>> ReadPruneFile(FileSystem& fs, const std:
   if (buf.empty() || buf.back() != '\n') return damaged("no complete line");
   buf.pop_back();
   std::vector<std::string> parts = absl::StrSplit(buf, ' ');
-  uint64_t n = 0;
-  if (parts.size() != 4 || parts[0] != "segstore-prune" || parts[1] != "1" || !absl::SimpleAtoi(parts[2], &n)) {
-    return damaged("not \"segstore-prune 1 <number> <checksum>\"");
+  if (parts.size() != 5 || parts[0] != "segstore-prune" || parts[1] != "2") {
+    return damaged("not \"segstore-prune 2 <store uuid> <number> <checksum>\"");
   }
-  if (parts[3] != Hex(Checksum64(Body(n)))) return damaged("checksum mismatch");
-  return std::optional<uint64_t>(n);
+  PrunePoint point;
+  // Only the canonical spelling is accepted ("+31", "031" and upper-case hex
+  // are not what WritePruneFile writes).
+  const std::string uuid_bytes = parts[2].size() == 32 ? absl::HexStringToBytes(parts[2]) : std::string();
+  if (uuid_bytes.size() == point.store.size()) std::copy(uuid_bytes.begin(), uuid_bytes.end(), point.store.begin());
+  if (uuid_bytes.size() != point.store.size() || UuidHex(point.store) != parts[2]) {
+    return damaged("the store UUID is not 32 lower-case hex digits");
+  }
+  if (!absl::SimpleAtoi(parts[3], &point.before) || absl::StrCat(point.before) != parts[3]) {
+    return damaged("the prune point is not a decimal number");
+  }
+  if (parts[4] != Hex(Checksum64(Body(point.store, point.before)))) return damaged("checksum mismatch");
+  return std::optional<PrunePoint>(point);
 }
 
-absl::Status WritePruneFile(FileSystem& fs, const std::string& segments_dir, uint64_t n) {
+absl::Status CheckPruneFileOwner(const PrunePoint& point, const StoreUuid& uuid, const std::string& segments_dir) {
+  if (point.store == uuid) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      PathOf(segments_dir), " was written by another store (UUID ", UuidHex(point.store), "; this store is ",
+      UuidHex(uuid), "): its prune point (", point.before,
+      ") is not this store's; nothing was changed (restore this store's PRUNE, or delete the file to keep the prune "
+      "point in meta/ only)"));
+}
+
+absl::Status WritePruneFile(FileSystem& fs, const std::string& segments_dir, const StoreUuid& uuid, uint64_t n) {
   const std::string tmp = segments_dir + "/" + kPruneTempName;
-  const std::string path = segments_dir + "/" + kPruneFileName;
-  const std::string line = absl::StrCat(Body(n), " ", Hex(Checksum64(Body(n))), "\n");
+  const std::string path = PathOf(segments_dir);
+  const std::string body = Body(uuid, n);
+  const std::string line = absl::StrCat(body, " ", Hex(Checksum64(body)), "\n");
   ASSIGN_OR_RETURN(bool stale, fs.Exists(tmp));
   if (stale) RETURN_IF_ERROR(fs.Delete(tmp));
   {

@@ -150,15 +150,16 @@ absl::Status StoreImpl::PruneBefore(BlockNumber n) {
   RETURN_IF_ERROR(SyncTo(target, /*flush_journal=*/true));
   PrunePlan plan;
   RETURN_IF_ERROR(PlanPrune(n, &plan));
-  RETURN_IF_ERROR(WritePruneFile(*fs_, segments_dir_, n));
+  RETURN_IF_ERROR(WritePruneFile(*fs_, segments_dir_, uuid_, n));
   RETURN_IF_ERROR(ApplyPrune(plan, /*persist=*/true));
   Log(absl::StrCat("pruned blocks below ", n, ": removed ", plan.doomed.size(), " segment(s)"));
   return absl::OkStatus();
 }
 
 absl::Status StoreImpl::LoadPrunePoint() {
-  ASSIGN_OR_RETURN(std::optional<uint64_t> file, ReadPruneFile(*fs_, segments_dir_));
-  prune_before_.store(std::max(manifest_.prune_before(), file.value_or(0)), std::memory_order_release);
+  ASSIGN_OR_RETURN(std::optional<PrunePoint> file, ReadPruneFile(*fs_, segments_dir_));
+  if (file) RETURN_IF_ERROR(CheckPruneFileOwner(*file, uuid_, segments_dir_));
+  prune_before_.store(std::max(manifest_.prune_before(), file ? file->before : 0), std::memory_order_release);
   return absl::OkStatus();
 }
 
@@ -195,8 +196,8 @@ absl::Status StoreImpl::FinishPruneAtOpen() {
   if (!ro) {
     // The manifest knows a prune point the file lacks (the file was lost or
     // removed): write it again so that rebuild-index sees it.
-    ASSIGN_OR_RETURN(std::optional<uint64_t> file, ReadPruneFile(*fs_, segments_dir_));
-    if (file.value_or(0) < p) RETURN_IF_ERROR(WritePruneFile(*fs_, segments_dir_, p));
+    ASSIGN_OR_RETURN(std::optional<PrunePoint> file, ReadPruneFile(*fs_, segments_dir_));
+    if (!file || file->before < p) RETURN_IF_ERROR(WritePruneFile(*fs_, segments_dir_, uuid_, p));
   }
   PrunePlan plan;
   RETURN_IF_ERROR(PlanPrune(p, &plan));
