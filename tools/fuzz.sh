@@ -7,10 +7,11 @@
 #   tools/fuzz.sh replay       replay the seed corpus only
 #   tools/fuzz.sh crashes      run the reproducers in tests/fuzz/crashes/
 #                              (known findings: each still crashing is listed)
-#   tools/fuzz.sh corpus       regenerate tests/fuzz/corpus/ (fuzz_make_corpus)
+#   tools/fuzz.sh corpus       regenerate tests/fuzz/corpus/ (fuzz_make_corpus; inputs
+#                              added by hand or found by fuzzing are kept)
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 20), passed as -max_total_time
-#   FUZZ_TARGETS   default "fuzz_scanner fuzz_headers fuzz_meta_values"
+#   FUZZ_TARGETS   default "fuzz_scanner fuzz_headers fuzz_meta_values fuzz_prune_file"
 #   FUZZ_BUILD_DIR build tree (default build-fuzz)
 #   FUZZ_OUT       where new inputs and artifacts go (default: a new temp dir)
 #   FUZZ_ARGS      extra libFuzzer flags, e.g. "-max_len=16384"
@@ -21,7 +22,7 @@ cd "$(dirname "$0")/.."
 stage=${1:-all}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 secs=${FUZZ_SECONDS:-20}
-targets=${FUZZ_TARGETS:-fuzz_scanner fuzz_headers fuzz_meta_values}
+targets=${FUZZ_TARGETS:-fuzz_scanner fuzz_headers fuzz_meta_values fuzz_prune_file}
 corpus=tests/fuzz/corpus
 jobs=$(nproc)
 
@@ -41,7 +42,6 @@ extra=(${FUZZ_ARGS:-})
 
 if [ "$stage" = corpus ]; then
   scratch=$(mktemp -d /tmp/segstore-corpus.XXXXXX)
-  rm -rf "$corpus"
   "$build/tests/fuzz/fuzz_make_corpus" "$scratch/work" "$corpus"
   rm -rf "$scratch"
   du -sh "$corpus"

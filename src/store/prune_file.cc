@@ -21,27 +21,25 @@ std::string PathOf(const std::string& segments_dir) { return segments_dir + "/" 
 
 }  // namespace
 
-absl::StatusOr<std::optional<PrunePoint>> ReadPruneFile(FileSystem& fs, const std::string& segments_dir) {
-  const std::string path = PathOf(segments_dir);
-  ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
-  if (!exists) return std::optional<PrunePoint>();
-  ASSIGN_OR_RETURN(std::unique_ptr<File> f, fs.Open(path, OpenMode::kRead));
-  std::string buf(256, '\0');
-  ASSIGN_OR_RETURN(size_t got, f->Read(0, buf.data(), buf.size()));
-  buf.resize(got);
+std::string FormatPruneLine(const StoreUuid& uuid, uint64_t n) {
+  const std::string body = Body(uuid, n);
+  return absl::StrCat(body, " ", Hex(Checksum64(body)), "\n");
+}
+
+absl::StatusOr<PrunePoint> ParsePruneLine(std::string_view content, std::string_view path) {
   auto damaged = [&](std::string_view why) {
-    return absl::DataLossError(absl::StrCat(path, " (the prune point) is damaged: ", std::string(why),
+    return absl::DataLossError(absl::StrCat(std::string(path), " (the prune point) is damaged: ", std::string(why),
                                             "; restore it, or delete it to keep the prune point in meta/ only"));
   };
-  if (buf.empty() || buf.back() != '\n') return damaged("no complete line");
-  buf.pop_back();
-  std::vector<std::string> parts = absl::StrSplit(buf, ' ');
+  if (content.empty() || content.back() != '\n') return damaged("no complete line");
+  content.remove_suffix(1);
+  std::vector<std::string> parts = absl::StrSplit(absl::string_view(content.data(), content.size()), ' ');
   if (parts.size() != 5 || parts[0] != "segstore-prune" || parts[1] != "2") {
     return damaged("not \"segstore-prune 2 <store uuid> <number> <checksum>\"");
   }
   PrunePoint point;
   // Only the canonical spelling is accepted ("+31", "031" and upper-case hex
-  // are not what WritePruneFile writes).
+  // are not what FormatPruneLine writes).
   const std::string uuid_bytes = parts[2].size() == 32 ? absl::HexStringToBytes(parts[2]) : std::string();
   if (uuid_bytes.size() == point.store.size()) std::copy(uuid_bytes.begin(), uuid_bytes.end(), point.store.begin());
   if (uuid_bytes.size() != point.store.size() || UuidHex(point.store) != parts[2]) {
@@ -51,6 +49,18 @@ absl::StatusOr<std::optional<PrunePoint>> ReadPruneFile(FileSystem& fs, const st
     return damaged("the prune point is not a decimal number");
   }
   if (parts[4] != Hex(Checksum64(Body(point.store, point.before)))) return damaged("checksum mismatch");
+  return point;
+}
+
+absl::StatusOr<std::optional<PrunePoint>> ReadPruneFile(FileSystem& fs, const std::string& segments_dir) {
+  const std::string path = PathOf(segments_dir);
+  ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
+  if (!exists) return std::optional<PrunePoint>();
+  ASSIGN_OR_RETURN(std::unique_ptr<File> f, fs.Open(path, OpenMode::kRead));
+  std::string buf(256, '\0');
+  ASSIGN_OR_RETURN(size_t got, f->Read(0, buf.data(), buf.size()));
+  buf.resize(got);
+  ASSIGN_OR_RETURN(PrunePoint point, ParsePruneLine(buf, path));
   return std::optional<PrunePoint>(point);
 }
 
@@ -66,8 +76,7 @@ absl::Status CheckPruneFileOwner(const PrunePoint& point, const StoreUuid& uuid,
 absl::Status WritePruneFile(FileSystem& fs, const std::string& segments_dir, const StoreUuid& uuid, uint64_t n) {
   const std::string tmp = segments_dir + "/" + kPruneTempName;
   const std::string path = PathOf(segments_dir);
-  const std::string body = Body(uuid, n);
-  const std::string line = absl::StrCat(body, " ", Hex(Checksum64(body)), "\n");
+  const std::string line = FormatPruneLine(uuid, n);
   ASSIGN_OR_RETURN(bool stale, fs.Exists(tmp));
   if (stale) RETURN_IF_ERROR(fs.Delete(tmp));
   {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "segment/record.h"
@@ -25,6 +26,12 @@ struct PrunePoint {
   uint64_t before = 0;  // blocks below this number are pruned
   StoreUuid store{};    // the store that wrote the file
 };
+
+// The file's whole content for (uuid, n), newline included.
+std::string FormatPruneLine(const StoreUuid& uuid, uint64_t n);
+// Accepts exactly what FormatPruneLine writes; otherwise DataLoss naming
+// `path` and what is wrong.
+absl::StatusOr<PrunePoint> ParsePruneLine(std::string_view content, std::string_view path);
 
 // nullopt if there is no PRUNE file; DataLoss naming the file if it is
 // damaged or not in this format.
