@@ -203,12 +203,16 @@ TEST(CompactTest, CrashAtEveryFileSystemCall) {
       ASSERT_EQ(e.path().string().find(".compact"), std::string::npos) << what << ": " << e.path();
     }
   }
-  std::printf("%llu crash points of %llu calls; rebuild-index found superseded inputs %llu time(s); open finished "
+  std::printf("crash points: %llu of %llu calls of a compaction; rebuild-index found superseded inputs %llu time(s); open finished "
               "%llu interrupted compaction(s)\n",
               static_cast<unsigned long long>(round), static_cast<unsigned long long>(calls),
               static_cast<unsigned long long>(superseded), static_cast<unsigned long long>(installs_finished));
-  EXPECT_GT(superseded, 0u);
-  EXPECT_GT(installs_finished, 0u);
+  // Both recovery paths were reached. Each is a window of one or two calls,
+  // so a coarser stride than the default may step over it.
+  if (stride <= 2) {
+    EXPECT_GT(superseded, 0u);
+    EXPECT_GT(installs_finished, 0u);
+  }
 }
 
 // Compaction while one writer appends and readers read and check bytes.

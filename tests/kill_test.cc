@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -60,6 +61,12 @@ void ExpectPrefix(BlockStore& store, uint64_t count) {
   for (BlockNumber n = 0; n < count; ++n) ASSERT_EQ((*range)[n].number(), n);
 }
 
+// SEGSTORE_KILL_ROUNDS (default 20) sets the number of random kills.
+int Rounds() {
+  const char* e = std::getenv("SEGSTORE_KILL_ROUNDS");
+  return e != nullptr ? std::max(1, std::atoi(e)) : kRounds;
+}
+
 // SEGSTORE_KILL_TEST_SEED varies the kill points for stress runs.
 uint64_t SeedBase() {
   const char* e = std::getenv("SEGSTORE_KILL_TEST_SEED");
@@ -71,7 +78,7 @@ TEST(KillTest, AcknowledgedBlocksSurviveKill9) {
   const uint64_t seed_base = SeedBase();
   uint64_t present = 0;  // blocks [0, present) are in the store
   uint64_t total_acks = 0;
-  for (int round = 0; round < kRounds; ++round) {
+  for (int round = 0; round < Rounds(); ++round) {
     SCOPED_TRACE(::testing::Message() << "round " << round);
     std::mt19937_64 rng(seed_base * 1000003 + static_cast<uint64_t>(round) * 7919 + 1);
     const bool kill_early = round % 5 == 4;  // kill without waiting for an ack
@@ -132,6 +139,8 @@ TEST(KillTest, AcknowledgedBlocksSurviveKill9) {
     ASSERT_OK((*s)->Close());
   }
   EXPECT_GT(total_acks, 1000u);
+  std::printf("crash points: %d SIGKILLs at random times; %llu acknowledgements\n", Rounds(),
+              static_cast<unsigned long long>(total_acks));
   std::vector<std::string> files = testing::SegmentFiles(dir.path());
   EXPECT_GT(files.size(), 5u) << "the rounds should have crossed several seals";
 }
@@ -217,7 +226,7 @@ TEST(KillTest, SigkillBeforeEveryFileSystemCallOfAFixedWorkload) {
     for (BlockNumber n = 0; n < count + 30; ++n) ASSERT_TRUE(testing::ExpectBlockEq(**s, n, want(n)));
     ++points;
   }
-  std::printf("SIGKILL points: %llu of %llu calls\n", static_cast<unsigned long long>(points),
+  std::printf("crash points: %llu SIGKILLs before a file-system call, of %llu calls\n", static_cast<unsigned long long>(points),
               static_cast<unsigned long long>(total));
   EXPECT_GT(points, total / stride / 2);
 }

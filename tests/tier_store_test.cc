@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <condition_variable>
 #include <filesystem>
@@ -433,7 +434,7 @@ TEST(TierStoreTest, CrashAtEveryCallOfAMoveLeavesOneAuthoritativeCopy) {
   EXPECT_GT(some_cold, 0u);
   EXPECT_GT(none_cold, 0u);
   EXPECT_GT(rebuilt_choices, 0u) << "rebuild-index never found two copies of a segment";
-  std::printf("crash points: %llu of %llu calls (%llu after a commit)\n", static_cast<unsigned long long>(points),
+  std::printf("crash points: %llu of %llu calls of moving segments to the cold tier (%llu after a commit)\n", static_cast<unsigned long long>(points),
               static_cast<unsigned long long>(total), static_cast<unsigned long long>(some_cold));
 }
 

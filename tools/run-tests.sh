@@ -8,6 +8,11 @@
 #   tools/run-tests.sh tsan     clang-14 TSan, the concurrency tests (label `tsan`)
 #   tools/run-tests.sh fuzz     libFuzzer targets: replay the seed corpus, then
 #                               FUZZ_SECONDS (default 20) of fuzzing per target
+#   tools/run-tests.sh crash-long
+#                               the crash suite's long setting (not part of `all`):
+#                               every crash test with 3,400 random power losses per
+#                               model, every file-system call of each fixed
+#                               workload, 200 random SIGKILLs; prints the total
 # Build trees: build/, build-asan/, build-tsan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +65,21 @@ run_tsan() {
     ctest --test-dir build-tsan --output-on-failure -j "$jobs" -L tsan
 }
 
+run_crash_long() {
+  echo "== crash suite, long setting (normal build) ==" >&2
+  configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  cmake --build build -j "$jobs"
+  local log=build/crash-long.log
+  # Each crash test prints "crash points: N ..." for what it ran.
+  SEGSTORE_POWER_LOSS_ROUNDS=${SEGSTORE_POWER_LOSS_ROUNDS:-3400} SEGSTORE_CRASH_POINT_STRIDE=1 \
+    SEGSTORE_KILL_ROUNDS=${SEGSTORE_KILL_ROUNDS:-200} \
+    ctest --test-dir build -V -j "$jobs" -R 'PowerLossTest|KillTest|CrashAtEvery' 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  grep -o 'crash points: .*' "$log" | sort >&2
+  grep -o 'crash points: [0-9]*' "$log" | awk '{n += $3} END {printf "total crash points: %d\n", n}' >&2
+  return "$status"
+}
+
 run_fuzz() {
   FUZZ_SECONDS=${FUZZ_SECONDS:-20} tools/fuzz.sh
 }
@@ -69,6 +89,7 @@ case "$stage" in
   asan) run_asan ;;
   tsan) run_tsan ;;
   fuzz) run_fuzz ;;
+  crash-long) run_crash_long ;;
   all) run_normal; run_asan; run_tsan; run_fuzz ;;
-  *) echo "usage: tools/run-tests.sh [all|normal|asan|tsan|fuzz]" >&2; exit 2 ;;
+  *) echo "usage: tools/run-tests.sh [all|normal|asan|tsan|fuzz|crash-long]" >&2; exit 2 ;;
 esac
