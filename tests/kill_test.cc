@@ -84,11 +84,12 @@ TEST(KillTest, AcknowledgedBlocksSurviveKill9) {
     const bool kill_early = round % 5 == 4;  // kill without waiting for an ack
     const uint64_t target = kill_early ? 0 : 1 + rng() % 300;
     const uint64_t sync_every = round % 3 == 0 ? 0 : 1 + rng() % 40;
+    const uint64_t put_every = round % 2 == 0 ? 0 : 1 + rng() % 4;  // some writes are Put(next number)
 
     testing::Child child = testing::SpawnChild(
         {SEGSTORE_KILL_WRITER, "dir=" + dir.path(), "seed=" + std::to_string(kSeed),
          "segment_size=" + std::to_string(kSegmentSize), "max_size=" + std::to_string(kMaxSize),
-         "sync_every=" + std::to_string(sync_every), "end=hang"});
+         "sync_every=" + std::to_string(sync_every), "put_every=" + std::to_string(put_every), "end=hang"});
     ASSERT_GT(child.pid, 0);
     std::vector<BlockNumber> acks;
     std::string buf, line;

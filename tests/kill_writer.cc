@@ -11,7 +11,9 @@
 // Usage: kill_writer dir=DIR [seed=1] [segment_size=65536] [count=N]
 //          [min_size=0] [max_size=4000] [sync_every=0] [end=exit|hang|close]
 //          [first=0] [shard_blocks=1000] [journal_batch=1024]
-//          [kill_at_call=K] [count_calls=0]
+//          [kill_at_call=K] [count_calls=0] [put_every=0]
+// put_every=K: every K-th write is Put(next number) instead of Append (the
+// explicit-number path; acknowledged the same way).
 // kill_at_call=K: the process SIGKILLs itself right before its K-th call
 // through the segment FileSystem seam (of any kind, Open included), so a
 // parent can put a process crash at every such call of a fixed workload.
@@ -164,6 +166,7 @@ int main(int argc, char** argv) {
   const size_t min_size = static_cast<size_t>(Num(args, "min_size", 0));
   const size_t max_size = static_cast<size_t>(Num(args, "max_size", 4000));
   const uint64_t sync_every = Num(args, "sync_every", 0);
+  const uint64_t put_every = Num(args, "put_every", 0);
   const std::string end = args.count("end") != 0 ? args["end"] : "exit";
   if (end != "exit" && end != "hang" && end != "close") Die(2, "end= must be exit, hang or close");
 
@@ -185,8 +188,14 @@ int main(int argc, char** argv) {
     std::string payload = segstore::testing::NumberedPayload(seed, want, min_size, max_size);
     segstore::WriteOptions wo;
     wo.sync = sync_every != 0 && (i + 1) % sync_every == 0;
-    absl::StatusOr<segstore::BlockNumber> n = store->Append(payload, wo);
-    if (!n.ok()) Die(3, "append: " + n.status().ToString());
+    absl::StatusOr<segstore::BlockNumber> n = want;
+    if (put_every != 0 && (i + 1) % put_every == 0) {
+      absl::Status put = store->Put(want, payload, wo);
+      if (!put.ok()) Die(3, "put: " + put.ToString());
+    } else {
+      n = store->Append(payload, wo);
+      if (!n.ok()) Die(3, "append: " + n.status().ToString());
+    }
     if (*n != want) Die(3, "append returned " + std::to_string(*n) + ", expected " + std::to_string(want));
     WriteAll(1, std::to_string(*n) + "\n");
   }
