@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "util/coding.h"
+#include "util/hex.h"
 #include "util/status_util.h"
 
 namespace segstore::internal {
@@ -41,23 +42,8 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 std::optional<uint64_t> ParseShardName(const std::string& name) {
   std::string_view prefix = kJournalPrefix;
-  if (name.size() != prefix.size() + 16 || name.compare(0, prefix.size(), prefix) != 0) {
-    return std::nullopt;
-  }
-  uint64_t v = 0;
-  for (size_t i = prefix.size(); i < name.size(); ++i) {
-    char c = name[i];
-    uint64_t d;
-    if (c >= '0' && c <= '9') {
-      d = static_cast<uint64_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      d = static_cast<uint64_t>(c - 'a' + 10);
-    } else {
-      return std::nullopt;
-    }
-    v = (v << 4) | d;
-  }
-  return v;
+  if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  return ParseHex16(std::string_view(name).substr(prefix.size()));
 }
 
 template <typename Message>
