@@ -123,26 +123,6 @@ void FooterCase(std::string_view payload, uint64_t file_size) {
   FUZZ_CHECK(EncodeFooter(again->segment_id, again->generation, b, again->truncated_after) == enc);
 }
 
-// A read-only File over the fuzz input (an exact-size buffer).
-class MemFile : public File {
- public:
-  explicit MemFile(std::string_view bytes) : bytes_(bytes) {}
-  absl::StatusOr<size_t> Read(uint64_t offset, char* dst, size_t n) override {
-    if (offset >= bytes_.size()) return size_t{0};
-    size_t got = std::min<uint64_t>(n, bytes_.size() - offset);
-    std::memcpy(dst, bytes_.data() + offset, got);
-    return got;
-  }
-  absl::Status Write(uint64_t, std::string_view) override { return absl::PermissionDeniedError("read-only"); }
-  absl::Status Allocate(uint64_t, uint64_t) override { return absl::PermissionDeniedError("read-only"); }
-  absl::Status Truncate(uint64_t) override { return absl::PermissionDeniedError("read-only"); }
-  absl::Status Sync() override { return absl::OkStatus(); }
-  absl::StatusOr<uint64_t> Size() override { return bytes_.size(); }
-
- private:
-  std::string_view bytes_;
-};
-
 // The path rebuild-index and the offline tools take through a sealed file:
 // the trailer names the footer, ReadFooter checks and decodes it.
 void SealedFileCase(ExactBuffer& b, bool fix) {

@@ -51,26 +51,6 @@ bool ParseValue(std::string_view value, Message* out) {
   return value.size() <= INT32_MAX && out->ParseFromArray(value.data(), static_cast<int>(value.size()));
 }
 
-// A read-only File over an image.
-class MemFile : public File {
- public:
-  explicit MemFile(std::string_view bytes) : bytes_(bytes) {}
-  absl::StatusOr<size_t> Read(uint64_t offset, char* dst, size_t n) override {
-    if (offset >= bytes_.size()) return size_t{0};
-    size_t got = std::min<uint64_t>(n, bytes_.size() - offset);
-    std::memcpy(dst, bytes_.data() + offset, got);
-    return got;
-  }
-  absl::Status Write(uint64_t, std::string_view) override { return absl::PermissionDeniedError("read-only"); }
-  absl::Status Allocate(uint64_t, uint64_t) override { return absl::PermissionDeniedError("read-only"); }
-  absl::Status Truncate(uint64_t) override { return absl::PermissionDeniedError("read-only"); }
-  absl::Status Sync() override { return absl::OkStatus(); }
-  absl::StatusOr<uint64_t> Size() override { return bytes_.size(); }
-
- private:
-  std::string_view bytes_;
-};
-
 const ActiveImage& Active() {
   static const ActiveImage* a = new ActiveImage(MakeActiveImage());
   return *a;

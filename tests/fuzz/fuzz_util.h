@@ -1,11 +1,13 @@
 // Shared by the libFuzzer targets: an invariant check that traps, a reader
 // of little-endian control bytes, an exact-size copy of the input (so that
-// ASan sees any read past its end) and checksum fix-ups that let mutated
+// ASan sees any read past its end), a read-only in-memory File and checksum
+// fix-ups that let mutated
 // headers validate, so that the fuzzer explores past the checksums.
 
 #ifndef SEGSTORE_TESTS_FUZZ_FUZZ_UTIL_H_
 #define SEGSTORE_TESTS_FUZZ_FUZZ_UTIL_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -14,8 +16,11 @@
 #include <memory>
 #include <string_view>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "segment/format.h"
 #include "segment/record.h"
+#include "segstore/file_system.h"
 #include "util/checksum.h"
 #include "util/coding.h"
 
@@ -103,6 +108,26 @@ class ExactBuffer {
  private:
   size_t n_;
   std::unique_ptr<char[]> buf_;
+};
+
+// A read-only File over bytes in memory (a fuzz input or a built image).
+class MemFile : public File {
+ public:
+  explicit MemFile(std::string_view bytes) : bytes_(bytes) {}
+  absl::StatusOr<size_t> Read(uint64_t offset, char* dst, size_t n) override {
+    if (offset >= bytes_.size()) return size_t{0};
+    size_t got = std::min<uint64_t>(n, bytes_.size() - offset);
+    std::memcpy(dst, bytes_.data() + offset, got);
+    return got;
+  }
+  absl::Status Write(uint64_t, std::string_view) override { return absl::PermissionDeniedError("read-only"); }
+  absl::Status Allocate(uint64_t, uint64_t) override { return absl::PermissionDeniedError("read-only"); }
+  absl::Status Truncate(uint64_t) override { return absl::PermissionDeniedError("read-only"); }
+  absl::Status Sync() override { return absl::OkStatus(); }
+  absl::StatusOr<uint64_t> Size() override { return bytes_.size(); }
+
+ private:
+  std::string_view bytes_;
 };
 
 // Deterministic pseudo-random numbers from input bytes (splitmix64).
