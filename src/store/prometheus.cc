@@ -37,9 +37,11 @@ class Exposition {
 
  private:
   void Line(std::string_view labels, std::string_view value) {
-    out_ += "segstore_" + name_;
-    if (!labels.empty()) out_ += "{" + std::string(labels) + "}";
-    out_ += " " + std::string(value) + "\n";
+    // append, not operator+ on temporaries: GCC 12 at -O3 reports a false
+    // -Wrestrict for the latter (GCC bug 105329), which breaks Release builds.
+    out_.append("segstore_").append(name_);
+    if (!labels.empty()) out_.append("{").append(labels).append("}");
+    out_.append(" ").append(value).append("\n");
   }
   std::string out_;
   std::string name_;
