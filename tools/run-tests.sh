@@ -2,7 +2,8 @@
 # Builds segstore and runs its tests. With no argument: the whole suite, i.e.
 # the normal build with every test, then the sanitizer builds with the tests
 # each exists for. One stage at a time:
-#   tools/run-tests.sh normal   g++ RelWithDebInfo, every test (-LE long with FAST=1)
+#   tools/run-tests.sh normal   g++ RelWithDebInfo, every test (-LE long with FAST=1),
+#                               then a Release (-O3) build of the benchmark programs
 #   tools/run-tests.sh asan     clang-14 ASan+UBSan with -Wthread-safety -Werror,
 #                               the fast tests (label `fast`)
 #   tools/run-tests.sh tsan     clang-14 TSan, the concurrency tests (label `tsan`)
@@ -13,7 +14,7 @@
 #                               every crash test with 3,400 random power losses per
 #                               model, every file-system call of each fixed
 #                               workload, 200 random SIGKILLs; prints the total
-# Build trees: build/, build-asan/, build-tsan/.
+# Build trees: build/, build-release/, build-asan/, build-tsan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -42,6 +43,10 @@ run_normal() {
   LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/consumer/consumer" "$tmp/store"
   "$tmp/prefix/bin/segstore" --help >/dev/null
   rm -rf "$tmp"
+  # -O3 warns where -O2 does not (GCC 12's false -Wrestrict once broke it).
+  echo "== Release build of what bench/compare.sh builds ==" >&2
+  configure build-release -DCMAKE_BUILD_TYPE=Release
+  cmake --build build-release -j "$jobs" --target store_bench memory_bench
 }
 
 run_asan() {
