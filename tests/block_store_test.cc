@@ -255,24 +255,27 @@ TEST(BlockStoreTest, BlockOutlivesClose) {
 namespace segstore {
 namespace {
 
-// A re-read of a verified record within the TTL skips hashing it; with a
-// TTL of zero every read hashes; Verify() hashes regardless and so still
-// finds damage that a cached validation would not.
+// A re-read of a verified record (of 16 KiB or more) within the TTL skips
+// hashing it; with a TTL of zero every read hashes; smaller records are
+// hashed on every read and never enter the cache.
 TEST(ValidationCacheTest, ReReadsWithinTheTtlSkipHashing) {
+  constexpr size_t kBig = 20'000, kSmall = 2'000;
+  static_assert(kBig >= kValidationCacheMinPayload && kSmall < kValidationCacheMinPayload);
   for (absl::Duration ttl : {absl::Minutes(5), absl::ZeroDuration()}) {
     ScratchDir dir;
     Options o = SmallOptions();
     o.validation_cache_ttl = ttl;
     auto store = OpenOrDie(o, dir.path());
-    for (uint64_t i = 0; i < 10; ++i) ASSERT_OK(store->Append(Payload(i, 2000)));
+    for (uint64_t i = 0; i < 10; ++i) ASSERT_OK(store->Append(Payload(i, kBig)));
+    for (uint64_t i = 10; i < 20; ++i) ASSERT_OK(store->Append(Payload(i, kSmall)));
     for (int round = 0; round < 3; ++round) {
-      for (uint64_t i = 0; i < 10; ++i) ExpectBlock(*store, i, Payload(i, 2000));
+      for (uint64_t i = 0; i < 20; ++i) ExpectBlock(*store, i, Payload(i, i < 10 ? kBig : kSmall));
     }
     const CacheMetrics v = store->Scaling().GetScalingMetrics().validation_cache;
     if (ttl > absl::ZeroDuration()) {
       EXPECT_EQ(v.misses, 10u);
       EXPECT_EQ(v.hits, 20u);
-      EXPECT_EQ(v.entries, 10u);
+      EXPECT_EQ(v.entries, 10u) << "only the 10 big records are remembered";
     } else {
       EXPECT_EQ(v.hits, 0u) << "an expired validation was used";
     }

@@ -25,6 +25,11 @@ namespace segstore {
 class BackingStore;
 class FileSystem;
 
+// Verified reads of payloads smaller than this always hash them instead of
+// consulting Options::validation_cache_entries' cache: hashing them costs
+// less than the lookup.
+inline constexpr size_t kValidationCacheMinPayload = size_t{16} << 10;
+
 struct Options {
   // Create the store (directory, meta/, segments/) if it does not exist.
   // Default: false.
@@ -69,6 +74,8 @@ struct Options {
   // same record within the TTL does not hash its payload again (the record
   // header is still checked). Bounds how long bit rot that appears under a
   // mapped block can go unnoticed by reads; Verify() always hashes.
+  // Payloads under kValidationCacheMinPayload are always hashed (cheaper
+  // than the lookup).
   // 0 entries disables it. Default: 50,000 entries, 5 minutes.
   size_t validation_cache_entries = 50'000;
   absl::Duration validation_cache_ttl = absl::Minutes(5);

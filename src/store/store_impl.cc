@@ -1472,10 +1472,14 @@ absl::StatusOr<Block> StoreImpl::ReadAt(const Location& loc, const ReadOptions& 
   }
   std::string_view payload(record + kRecordHeaderSize, e.length);
   if (options.verify_checksum) {
+    // Below kValidationCacheMinPayload hashing is cheaper than the cache's
+    // lookup and insert (a 4 KiB scan ran at 2.2 GB/s through it, against
+    // 3.6 GB/s hashing every block), so small payloads are always hashed.
     const RecordPlace place{loc.info.id, loc.info.generation, e.offset};
-    if (!validated_.Lookup(place)) {
+    const bool remember = e.length >= kValidationCacheMinPayload;
+    if (!remember || !validated_.Lookup(place)) {
       if (Checksum64(payload) != h->payload_checksum) return damaged("payload checksum mismatch");
-      validated_.Insert(place, true, 1);
+      if (remember) validated_.Insert(place, true, 1);
     }
   }
   if (pin.get() != loc.map.get() && options.fill_cache) {
