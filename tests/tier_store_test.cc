@@ -223,8 +223,11 @@ TEST(TierStoreTest, TheColdTierNeverDeletesWhatIsNotItsOwn) {
 // check refuses the copy, and the local file stays.
 class DamagingBackingStore final : public BackingStore {
  public:
-  explicit DamagingBackingStore(std::shared_ptr<BackingStore> base) : base_(std::move(base)) {}
+  // The first `intact_puts` objects are stored as given.
+  explicit DamagingBackingStore(std::shared_ptr<BackingStore> base, int intact_puts = 0)
+      : base_(std::move(base)), intact_puts_(intact_puts) {}
   absl::Status Put(const std::string& name, ObjectSource& source) override {
+    if (puts_++ < intact_puts_) return base_->Put(name, source);
     class Flip final : public ObjectSource {
      public:
       explicit Flip(ObjectSource& s) : s_(s) {}
@@ -251,6 +254,8 @@ class DamagingBackingStore final : public BackingStore {
 
  private:
   std::shared_ptr<BackingStore> base_;
+  const int intact_puts_;
+  int puts_ = 0;
 };
 
 TEST(TierStoreTest, AMoveThatDamagesPayloadsIsRefused) {
@@ -268,6 +273,30 @@ TEST(TierStoreTest, AMoveThatDamagesPayloadsIsRefused) {
   ASSERT_CODE(moved, absl::StatusCode::kDataLoss);
   EXPECT_EQ(store->Scaling().GetScalingMetrics().segments_cold, 0u);
   EXPECT_TRUE(Ids(dir.path() + "/cold").empty()) << "an unverified copy was left behind";
+  ExpectAll(*store, 100);
+}
+
+// A rebalance that fails part-way keeps the moves before the failure and
+// says how many there were.
+TEST(TierStoreTest, ARebalanceThatFailsPartWaySaysWhatItMoved) {
+  ScratchDir dir;
+  Options o = TierOptions(SIZE_MAX);
+  {
+    auto store = OpenOrDie(o, dir.path());
+    for (uint64_t n = 0; n < 100; ++n) ASSERT_OK(store->Append(Payload(n, kBlock)));
+    ASSERT_OK(store->Close());
+  }
+  o.warm_segments = 0;
+  o.backing_store =
+      std::make_shared<DamagingBackingStore>(LocalDirectoryBackingStore(dir.path() + "/cold"), /*intact_puts=*/2);
+  auto store = OpenOrDie(o, dir.path());
+  absl::StatusOr<uint64_t> moved = store->Rebalance();
+  ASSERT_CODE(moved, absl::StatusCode::kDataLoss);
+  EXPECT_NE(moved.status().message().find("2 segment(s) had moved to the cold tier before this one"),
+            std::string_view::npos)
+      << moved.status();
+  EXPECT_EQ(store->Scaling().GetScalingMetrics().segments_cold, 2u);
+  EXPECT_EQ(Ids(dir.path() + "/cold").size(), 2u);
   ExpectAll(*store, 100);
 }
 

@@ -142,16 +142,18 @@ class BlockStore {
   // ScalingManager::ReconfigureLimits).
   virtual size_t MaxPayloadSize() const = 0;
 
-  // Durably removes every block above n (a chain reorg); numbers above n may
-  // then be written again. Returns once the removal is durable.
   // Moves sealed segments between tiers to match the options: the newest
   // hot_segments are mapped, the next warm_segments stay on local disk, the
   // rest go to the cold tier (Options::backing_store). Called by appends
   // that seal a segment; call it yourself after changing the limits. Each
   // move is crash-safe (copy with a new generation, sync, verify, record in
-  // meta/, then delete the old copy). Returns the number of segments moved.
+  // meta/, then delete the old copy). Returns the number of segments moved;
+  // on an error, the moves before it stay done and the message says how
+  // many there were.
   virtual absl::StatusOr<uint64_t> Rebalance() = 0;
 
+  // Durably removes every block above n (a chain reorg); numbers above n may
+  // then be written again. Returns once the removal is durable.
   virtual absl::Status TruncateAfter(BlockNumber n) = 0;
 
   // Durably removes every block below n: they are NotFound from the moment

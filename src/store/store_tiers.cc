@@ -147,8 +147,14 @@ absl::StatusOr<uint64_t> StoreImpl::RebalanceLocked() {
   LoadTiers();  // hot/warm follow hot_segments, which may have changed
   uint64_t moved = 0;
   for (uint64_t id : DemotionCandidates()) {
-    ASSIGN_OR_RETURN(bool ok, DemoteSegment(id));
-    if (ok) ++moved;
+    absl::StatusOr<bool> ok = DemoteSegment(id);
+    if (!ok.ok()) {
+      // The moves before this one are done and durable: say so, or the
+      // caller cannot tell a failed first move from a failed tenth.
+      return absl::Status(ok.status().code(), absl::StrCat(ok.status().message(), " (", moved,
+                                                           " segment(s) had moved to the cold tier before this one)"));
+    }
+    if (*ok) ++moved;
   }
   return moved;
 }
