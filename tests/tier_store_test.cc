@@ -258,15 +258,18 @@ class DamagingBackingStore final : public BackingStore {
   int puts_ = 0;
 };
 
+// `count` blocks in a store whose sealed segments all stayed local (warm).
+void WriteBlocksAllWarm(const std::string& dir, uint64_t count) {
+  auto store = OpenOrDie(TierOptions(SIZE_MAX), dir);
+  ASSERT_NE(store, nullptr);
+  for (uint64_t n = 0; n < count; ++n) ASSERT_OK(store->Append(Payload(n, kBlock)));
+  ASSERT_OK(store->Close());
+}
+
 TEST(TierStoreTest, AMoveThatDamagesPayloadsIsRefused) {
   ScratchDir dir;
-  Options o = TierOptions(SIZE_MAX);
-  {
-    auto store = OpenOrDie(o, dir.path());
-    for (uint64_t n = 0; n < 100; ++n) ASSERT_OK(store->Append(Payload(n, kBlock)));
-    ASSERT_OK(store->Close());
-  }
-  o.warm_segments = 0;
+  ASSERT_NO_FATAL_FAILURE(WriteBlocksAllWarm(dir.path(), 100));
+  Options o = TierOptions(0);
   o.backing_store = std::make_shared<DamagingBackingStore>(LocalDirectoryBackingStore(dir.path() + "/cold"));
   auto store = OpenOrDie(o, dir.path());
   absl::StatusOr<uint64_t> moved = store->Rebalance();
@@ -280,13 +283,8 @@ TEST(TierStoreTest, AMoveThatDamagesPayloadsIsRefused) {
 // says how many there were.
 TEST(TierStoreTest, ARebalanceThatFailsPartWaySaysWhatItMoved) {
   ScratchDir dir;
-  Options o = TierOptions(SIZE_MAX);
-  {
-    auto store = OpenOrDie(o, dir.path());
-    for (uint64_t n = 0; n < 100; ++n) ASSERT_OK(store->Append(Payload(n, kBlock)));
-    ASSERT_OK(store->Close());
-  }
-  o.warm_segments = 0;
+  ASSERT_NO_FATAL_FAILURE(WriteBlocksAllWarm(dir.path(), 100));
+  Options o = TierOptions(0);
   o.backing_store =
       std::make_shared<DamagingBackingStore>(LocalDirectoryBackingStore(dir.path() + "/cold"), /*intact_puts=*/2);
   auto store = OpenOrDie(o, dir.path());

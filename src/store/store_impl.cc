@@ -229,12 +229,12 @@ absl::Status StoreImpl::OpenImpl() {
   mo.memtable_bytes = options_.meta_memtable_bytes;
   ASSIGN_OR_RETURN(meta_, MetaStore::Open(meta_dir, mo));
   RETURN_IF_ERROR(LoadManifest());
-  RETURN_IF_ERROR(LoadPrunePoint());
+  ASSIGN_OR_RETURN(const uint64_t prune_file_point, LoadPrunePoint());
   RETURN_IF_ERROR(LoadSegments());
   RETURN_IF_ERROR(FinishInstallsAtOpen());
   if (!ro) RETURN_IF_ERROR(RemovePendingAndOrphans());
   RETURN_IF_ERROR(RecoverActiveTail());
-  RETURN_IF_ERROR(FinishPruneAtOpen());
+  RETURN_IF_ERROR(FinishPruneAtOpen(prune_file_point));
   ResetPipeline();
   LoadTiers();
   if (!ro) RETURN_IF_ERROR(FinishInterruptedMoves());

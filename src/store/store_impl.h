@@ -217,10 +217,12 @@ class StoreImpl final : public BlockStore {
   // Records the prune point and the plan in one RocksDB batch (if persist),
   // applies it to the in-memory view and deletes the doomed files.
   absl::Status ApplyPrune(const PrunePlan& plan, bool persist) ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
-  // Reads segments/PRUNE; the prune point is the larger of it and the manifest's.
-  absl::Status LoadPrunePoint();
-  // Finishes a prune that stopped between its durable steps (idempotent).
-  absl::Status FinishPruneAtOpen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
+  // Reads segments/PRUNE; the prune point is the larger of it and the
+  // manifest's. Returns the file's point (0 without a file).
+  absl::StatusOr<uint64_t> LoadPrunePoint();
+  // Finishes a prune that stopped between its durable steps (idempotent);
+  // `file_point` is what LoadPrunePoint read from segments/PRUNE.
+  absl::Status FinishPruneAtOpen(uint64_t file_point) ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate_);
   void DropPrunedFromTail(TailRecoveryPlan* plan) const;
   // --- compaction (store_compact.cc) ---
   // Renames committed compacted files into place and removes uncommitted ones.

@@ -156,11 +156,12 @@ absl::Status StoreImpl::PruneBefore(BlockNumber n) {
   return absl::OkStatus();
 }
 
-absl::Status StoreImpl::LoadPrunePoint() {
+absl::StatusOr<uint64_t> StoreImpl::LoadPrunePoint() {
   ASSIGN_OR_RETURN(std::optional<PrunePoint> file, ReadPruneFile(*fs_, segments_dir_));
   if (file) RETURN_IF_ERROR(CheckPruneFileOwner(*file, uuid_, segments_dir_));
-  prune_before_.store(std::max(manifest_.prune_before(), file ? file->before : 0), std::memory_order_release);
-  return absl::OkStatus();
+  const uint64_t file_point = file ? file->before : 0;
+  prune_before_.store(std::max(manifest_.prune_before(), file_point), std::memory_order_release);
+  return file_point;
 }
 
 void StoreImpl::DropPrunedFromTail(TailRecoveryPlan* plan) const {
@@ -174,7 +175,7 @@ void StoreImpl::DropPrunedFromTail(TailRecoveryPlan* plan) const {
                       plan->damaged.end());
 }
 
-absl::Status StoreImpl::FinishPruneAtOpen() {
+absl::Status StoreImpl::FinishPruneAtOpen(uint64_t file_point) {
   const uint64_t p = prune_before_.load();
   if (p == 0) return absl::OkStatus();
   std::optional<BlockNumber> highest;
@@ -184,8 +185,9 @@ absl::Status StoreImpl::FinishPruneAtOpen() {
   }
   if (!highest || *highest < p) {
     // PruneBefore never prunes the highest block, so this prune point is not
-    // this store's (a PRUNE file copied from another store, a hand edit):
-    // applying it would delete everything. Nothing is changed.
+    // this store's (a hand edit; another store's PRUNE file was already
+    // refused by its UUID): applying it would delete everything. Nothing is
+    // changed.
     return absl::DataLossError(absl::StrCat(
         "the prune point ", p, " (", segments_dir_ + "/PRUNE", " or meta/) is above the highest block (",
         highest ? absl::StrCat(*highest) : std::string("none"),
@@ -196,8 +198,7 @@ absl::Status StoreImpl::FinishPruneAtOpen() {
   if (!ro) {
     // The manifest knows a prune point the file lacks (the file was lost or
     // removed): write it again so that rebuild-index sees it.
-    ASSIGN_OR_RETURN(std::optional<PrunePoint> file, ReadPruneFile(*fs_, segments_dir_));
-    if (!file || file->before < p) RETURN_IF_ERROR(WritePruneFile(*fs_, segments_dir_, uuid_, p));
+    if (file_point < p) RETURN_IF_ERROR(WritePruneFile(*fs_, segments_dir_, uuid_, p));
   }
   PrunePlan plan;
   RETURN_IF_ERROR(PlanPrune(p, &plan));
